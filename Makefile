@@ -1,0 +1,42 @@
+# Tuku — make run serves on http://127.0.0.1:8080 with data in ./tuku-data;
+# make test runs everything (installing what it needs first).
+GO       ?= go
+GOBIN    := $(shell $(GO) env GOPATH)/bin
+export PATH := $(PATH):$(GOBIN)
+DATA     ?= ./tuku-data
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X tuku/internal/app.Version=$(VERSION)
+
+.PHONY: all deps build run test test-short vet bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tuku ./cmd/tuku
+
+run: build
+	./bin/tuku serve --data $(DATA)
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l cmd internal); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+# The whole suite with real PostgreSQL and a real S3 server (versitygw).
+test:
+	@scripts/deps.sh test
+	@scripts/s3.sh
+	@$(MAKE) --no-print-directory vet
+	TUKU_TEST_POSTGRES="$$(scripts/pg.sh)" $(GO) test -count=1 -timeout 40m ./...
+
+test-short:
+	$(GO) test -count=1 -short ./...
+
+bench: build
+	@scripts/deps.sh bench
+	scripts/bench.sh
+
+clean:
+	rm -rf bin

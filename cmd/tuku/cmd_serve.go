@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"tuku/internal/errs"
+)
+
+func (c *cli) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the web UI and API, with background workers in the same process",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			a, err := c.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			u, pw, err := a.Service.EnsureAdmin(ctx, a.Cfg.AdminEmail)
+			if err != nil {
+				return err
+			}
+			if u != nil {
+				fmt.Fprintf(c.stdout, "Created the first administrator.\n  email:    %s\n  password: %s\n(shown once; change it after signing in)\n", u.Email, pw)
+			}
+			ln, err := net.Listen("tcp", a.Cfg.Addr)
+			if err != nil {
+				return errs.E(errs.Unavailable, "serve", "cannot listen on "+a.Cfg.Addr, err)
+			}
+			srv := &http.Server{
+				Handler:           a.Handler(),
+				ReadHeaderTimeout: 10 * time.Second,
+				IdleTimeout:       120 * time.Second,
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go a.Runner.Run(rctx)
+			go func() {
+				<-ctx.Done()
+				sctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
+				defer c2()
+				_ = srv.Shutdown(sctx)
+			}()
+			fmt.Fprintf(c.stdout, "Tuku is serving on http://%s (data in %s)\n", ln.Addr(), a.Cfg.Data)
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return errs.E(errs.Unavailable, "serve", "server failed", err)
+			}
+			return nil
+		},
+	}
+}
+
+func (c *cli) workerCmd() *cobra.Command {
+	var drain bool
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run background jobs only (renditions), until stopped",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			a, err := c.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if drain {
+				return a.Runner.Drain(ctx)
+			}
+			fmt.Fprintln(c.stderr, "tuku worker: running background jobs")
+			a.Runner.Run(ctx)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&drain, "drain", false, "run the jobs that are due, then exit")
+	return cmd
+}

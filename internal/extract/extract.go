@@ -1,0 +1,26 @@
+// Package extract reads the metadata a file carries about itself (EXIF, XMP,
+// IPTC) into the fields of an asset, following the rules of the corpus
+// README: values as stored, invalid values treated as absent, text as UTF-8
+// and capped in length. It never panics on hostile input.
+package extract
+
+import "tuku/internal/tuku"
+
+// Metadata is what a file says about itself. Zero values mean absent.
+type Metadata struct {
+	// Width and Height as stored in the container, when the container
+	// states them independently of the decoder (HEIF/AVIF ispe of the
+	// primary item). 0 when extract does not know.
+	Width, Height int
+	Orientation   int       // EXIF IFD0 Orientation 1..8 as stored; 0 absent or invalid
+	TakenAt       string    // YYYY-MM-DDTHH:MM:SS[±HH:MM]; "" when absent or invalid
+	GPS           *tuku.GPS // nil when absent or invalid
+	Make, Model   string    // trimmed
+	Description   string    // EXIF ImageDescription, XMP dc:description or IPTC Caption
+	Keywords      []string  // XPKeywords, IPTC Keywords, XMP dc:subject; deduplicated
+	Copyright     string
+	Artist        string
+}
+
+// MaxText caps every text field, in bytes (cut on a UTF-8 boundary).
+const MaxText = 8 << 10

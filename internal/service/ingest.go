@@ -1,0 +1,474 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"tuku/internal/authz"
+	"tuku/internal/blob"
+	"tuku/internal/errs"
+	"tuku/internal/extract"
+	"tuku/internal/imaging"
+	"tuku/internal/meta"
+	"tuku/internal/tuku"
+)
+
+// IngestRequest is one file to file under a customer.
+type IngestRequest struct {
+	Customer    string    // ID or code
+	Project     string    // ID or name; optional
+	Filename    string    // as the client named it; untrusted, only a label
+	Body        io.Reader // the bytes; never trusted for size or type
+	Tags        []string  // manual tags
+	Description string
+	Category    string
+	Sensitivity string // default: the customer's
+	Source      string // upload, import, api, link
+
+	// Source is a local file (tuku import): its identity is remembered so
+	// that re-importing it unchanged reads nothing.
+	Local *LocalFile
+}
+
+// LocalFile identifies a file on disk by path, size, mtime and inode.
+type LocalFile struct {
+	Path      string // absolute, cleaned
+	Size      int64
+	ModTimeNs int64
+	Inode     uint64
+}
+
+// Ingest outcomes.
+const (
+	Imported  = "imported"
+	Duplicate = "duplicate"
+	Rejected  = "rejected"
+)
+
+// IngestResult is the outcome of a successful ingest.
+type IngestResult struct {
+	Status string // Imported or Duplicate
+	Asset  *tuku.Asset
+}
+
+// JobRender is the job kind that renders an asset's background sizes.
+const JobRender = "render"
+
+type renderPayload struct {
+	AssetID string   `json:"asset_id"`
+	Sizes   []string `json:"sizes"`
+}
+
+type ingestTarget struct {
+	customer *tuku.Customer
+	project  *tuku.Project
+}
+
+// headWriter keeps the first bytes written through it, for type sniffing.
+type headWriter struct {
+	buf [512]byte
+	n   int
+}
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	if h.n < len(h.buf) {
+		h.n += copy(h.buf[h.n:], p)
+	}
+	return len(p), nil
+}
+
+// Ingest checks and stores one image: stream to a temporary file while
+// hashing, decide the type from content, return the existing asset when the
+// customer already has these bytes, probe and render the grid thumbnail in
+// a child process, read the file's metadata, store original and thumbnail,
+// and record the asset with its tags, name and a job for larger renditions
+// in one transaction. A rejected file leaves nothing behind.
+func (s *Service) Ingest(ctx context.Context, p *authz.Principal, req IngestRequest) (*IngestResult, error) {
+	const op = "ingest"
+	tgt, err := s.ingestTarget(ctx, p, req)
+	if err != nil {
+		return nil, err
+	}
+	manualTags, err := cleanTags(req.Tags)
+	if err != nil {
+		return nil, err
+	}
+	category := tuku.Category(strings.TrimSpace(req.Category))
+	if category == "" {
+		category = tuku.CatOther
+	}
+	if !category.Valid() {
+		return nil, errs.Ef(errs.Invalid, op, "unknown category %q", req.Category)
+	}
+	sens := tuku.Sensitivity(strings.TrimSpace(req.Sensitivity))
+	if sens == "" {
+		sens = tgt.customer.Sensitivity
+	}
+	if !sens.Valid() {
+		return nil, errs.Ef(errs.Invalid, op, "unknown sensitivity %q (public, internal, confidential, restricted)", req.Sensitivity)
+	}
+	if req.Body == nil {
+		return nil, errs.E(errs.Invalid, op, "no file given", nil)
+	}
+
+	// 1. Stream to a temporary file while hashing; never trust a declared size.
+	tmp, err := s.tempFile("in-*")
+	if err != nil {
+		return nil, err
+	}
+	tmpPath := tmp.Name()
+	defer os.Remove(tmpPath)
+	h := sha256.New()
+	var head headWriter
+	limit := s.cfg.Limits.MaxBytes
+	n, err := io.Copy(io.MultiWriter(tmp, h, &head), io.LimitReader(req.Body, limit+1))
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = errs.E(errs.Unavailable, op, "cannot write the temporary file", cerr)
+	}
+	if err != nil {
+		if errs.KindOf(err) != errs.Internal {
+			return nil, err
+		}
+		return nil, errs.E(errs.Invalid, op, "the upload was interrupted", err)
+	}
+	if n > limit {
+		return nil, errs.Ef(errs.TooLarge, op, "the file is larger than the limit of %d MB", limit>>20)
+	}
+	if n == 0 {
+		return nil, errs.E(errs.Invalid, op, "the file is empty", nil)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+
+	// 2. Type from content.
+	format, err := imaging.Sniff(head.buf[:head.n])
+	if err != nil {
+		return nil, err
+	}
+
+	// 3. Exact duplicate within the customer: no decoding needed.
+	if a, err := s.existing(ctx, tgt.customer.ID, sum); err != nil {
+		return nil, err
+	} else if a != nil {
+		if req.Local != nil {
+			s.rememberImport(ctx, tgt.customer.ID, req.Local, a.ID)
+		}
+		return &IngestResult{Status: Duplicate, Asset: a}, nil
+	}
+
+	// 4. Probe, render the ingest sizes and fingerprint (child process),
+	// while reading metadata here.
+	mdc := make(chan *extract.Metadata, 1)
+	go func() { mdc <- s.readMetadata(ctx, tmpPath, format) }()
+
+	var outs []imaging.Output
+	for _, name := range s.cfg.IngestSizes {
+		sz, _ := imaging.SizeByName(name)
+		outs = append(outs, imaging.Output{Spec: sz.Spec(), Path: s.tempPath(fmt.Sprintf("r-%s-%s.%s", sum[:16], name, sz.Format.Ext()))})
+	}
+	defer func() {
+		for _, o := range outs {
+			os.Remove(o.Path)
+		}
+	}()
+	an, err := s.engine.Analyze(ctx, tmpPath, outs)
+	md := <-mdc
+	if err != nil {
+		return nil, err
+	}
+
+	// 5. Build the asset.
+	now := s.now().UTC()
+	a := &tuku.Asset{
+		ID:               tuku.NewID(),
+		CustomerID:       tgt.customer.ID,
+		OriginalFilename: CleanFilename(req.Filename),
+		MIME:             imaging.DetectMIME(an.Format, head.buf[:head.n]),
+		Format:           string(an.Format),
+		Size:             n,
+		SHA256:           sum,
+		Width:            an.Width,
+		Height:           an.Height,
+		Frames:           an.Frames,
+		Orientation:      orientation(md),
+		TakenAt:          md.TakenAt,
+		GPS:              md.GPS,
+		CameraMake:       md.Make,
+		CameraModel:      md.Model,
+		Description:      cleanText(req.Description, 4000),
+		Category:         category,
+		Sensitivity:      sens,
+		Status:           tuku.StatusActive,
+		Source:           req.Source,
+		Copyright:        md.Copyright,
+		PHash:            an.PHash,
+		Clarity:          an.Clarity,
+		Version:          1,
+		CreatedAt:        now,
+		CreatedBy:        p.UserID,
+		UpdatedAt:        now,
+	}
+	if md.Width > 0 && md.Height > 0 {
+		a.Width, a.Height = md.Width, md.Height // stored size from the container (HEIF ispe)
+	}
+	if tgt.project != nil {
+		a.ProjectID = tgt.project.ID
+	}
+	if a.Source == "" {
+		a.Source = "upload"
+	}
+	if a.Description == "" {
+		a.Description = cleanText(md.Description, 4000)
+	}
+	a.Tags = mergeTags(manualTags, md.Keywords)
+
+	// 6. Store original and renditions. Keys are content-addressed, so a
+	// concurrent ingest of the same bytes writes the same objects.
+	if err := s.blobs.PutFile(ctx, blob.OriginalKey(a.CustomerID, sum), tmpPath); err != nil {
+		return nil, err
+	}
+	var rends []meta.Rendition
+	for i, r := range an.Outputs {
+		name := s.cfg.IngestSizes[i]
+		key := blob.RenditionKey(a.CustomerID, sum, name, s.engine.Version(), r.Format.Ext())
+		if err := s.blobs.PutFile(ctx, key, r.Path); err != nil {
+			return nil, err
+		}
+		rends = append(rends, meta.Rendition{AssetID: a.ID, Size: name, Key: key, Format: string(r.Format), Width: r.Width, Height: r.Height, Bytes: r.Bytes})
+	}
+
+	// 7. One transaction: name, asset, tags, renditions, job, import record.
+	nameIn := s.nameInput(tgt, a, now)
+	dup := false
+	err = s.meta.Tx(ctx, func(tx meta.Tx) error {
+		seq := 0
+		if s.namer.HasSeq() {
+			var err error
+			if seq, err = tx.NextSeq(ctx, s.namer.SeqKey(a.CustomerID, nameIn)); err != nil {
+				return err
+			}
+		}
+		a.Name = s.namer.Name(nameIn, seq)
+		if err := tx.InsertAsset(ctx, a); err != nil {
+			return err
+		}
+		for _, r := range rends {
+			if err := tx.PutRendition(ctx, r); err != nil {
+				return err
+			}
+		}
+		if len(s.cfg.BackgroundSizes) > 0 {
+			payload, _ := json.Marshal(renderPayload{AssetID: a.ID, Sizes: s.cfg.BackgroundSizes})
+			if err := tx.Enqueue(ctx, &tuku.Job{Kind: JobRender, Payload: payload}); err != nil {
+				return err
+			}
+		}
+		if req.Local != nil {
+			return tx.PutImportRecord(ctx, importRecord(a.CustomerID, req.Local, a.ID))
+		}
+		return nil
+	})
+	if errors.Is(err, errs.Conflict) {
+		// Another upload of the same bytes won the race.
+		if ex, err2 := s.existing(ctx, a.CustomerID, sum); err2 == nil && ex != nil {
+			dup = true
+			a = ex
+			err = nil
+			if req.Local != nil {
+				s.rememberImport(ctx, a.CustomerID, req.Local, a.ID)
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if dup {
+		return &IngestResult{Status: Duplicate, Asset: a}, nil
+	}
+	s.log.Info("ingested", "asset", a.ID, "customer", a.CustomerID, "format", a.Format, "bytes", a.Size)
+	return &IngestResult{Status: Imported, Asset: a}, nil
+}
+
+func (s *Service) ingestTarget(ctx context.Context, p *authz.Principal, req IngestRequest) (*ingestTarget, error) {
+	var t ingestTarget
+	err := s.meta.View(ctx, func(tx meta.Tx) error {
+		c, err := resolveCustomer(ctx, tx, req.Customer)
+		if err != nil {
+			return err
+		}
+		if !authz.CanSeeCustomer(p, c.ID) {
+			return notFound("customer")
+		}
+		if err := authz.Check(p, authz.UploadAsset, authz.Resource{CustomerID: c.ID}); err != nil {
+			return err
+		}
+		t.customer = c
+		if strings.TrimSpace(req.Project) != "" {
+			if t.project, err = resolveProject(ctx, tx, c, req.Project); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func (s *Service) existing(ctx context.Context, customerID, sum string) (*tuku.Asset, error) {
+	var a *tuku.Asset
+	err := s.meta.View(ctx, func(tx meta.Tx) error {
+		var err error
+		a, err = tx.GetAssetBySHA(ctx, customerID, sum)
+		return err
+	})
+	if errors.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	return a, err
+}
+
+// readMetadata never fails the ingest: a file whose metadata cannot be read
+// is still a good image without metadata.
+func (s *Service) readMetadata(ctx context.Context, path string, format imaging.Format) *extract.Metadata {
+	f, err := os.Open(path)
+	if err != nil {
+		return &extract.Metadata{}
+	}
+	defer f.Close()
+	md, err := s.extr(ctx, f, string(format))
+	if err != nil || md == nil {
+		if err != nil {
+			s.log.Warn("metadata unreadable", "err", err)
+		}
+		return &extract.Metadata{}
+	}
+	return md
+}
+
+func (s *Service) nameInput(t *ingestTarget, a *tuku.Asset, now time.Time) NameInput {
+	in := NameInput{
+		CustomerCode: t.customer.Code,
+		CustomerName: t.customer.Name,
+		Date:         now,
+		Desc:         a.Description,
+		Category:     string(a.Category),
+		Orig:         strings.TrimSuffix(a.OriginalFilename, extOf(a.OriginalFilename)),
+		Ext:          imaging.Format(a.Format).Ext(),
+	}
+	if t.project != nil {
+		in.Project = t.project.Name
+	}
+	if len(a.TakenAt) >= 19 {
+		if tm, err := time.Parse("2006-01-02T15:04:05", a.TakenAt[:19]); err == nil {
+			in.Date = tm
+		}
+	}
+	return in
+}
+
+func extOf(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i > 0 {
+		return name[i:]
+	}
+	return ""
+}
+
+// cleanTags trims and deduplicates manual tags and rejects unusable ones.
+func cleanTags(in []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range in {
+		for _, part := range strings.Split(t, ",") {
+			part = cleanText(part, 64)
+			if part == "" || seen[part] {
+				continue
+			}
+			seen[part] = true
+			out = append(out, part)
+		}
+	}
+	if len(out) > 100 {
+		return nil, errs.E(errs.Invalid, "tags", "at most 100 tags per asset", nil)
+	}
+	return out, nil
+}
+
+// mergeTags combines manual tags with the file's own keywords; a name
+// typed by a person stays manual.
+func mergeTags(manual []string, keywords []string) []tuku.Tag {
+	tags := make([]tuku.Tag, 0, len(manual)+len(keywords))
+	seen := map[string]bool{}
+	for _, m := range manual {
+		seen[m] = true
+		tags = append(tags, tuku.Tag{Name: m, Source: tuku.TagManual})
+	}
+	for _, k := range keywords {
+		k = cleanText(k, 64)
+		if k == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		tags = append(tags, tuku.Tag{Name: k, Source: tuku.TagFile})
+		if len(tags) >= 100 {
+			break
+		}
+	}
+	return tags
+}
+
+func importRecord(customerID string, lf *LocalFile, assetID string) meta.ImportRecord {
+	return meta.ImportRecord{CustomerID: customerID, Path: lf.Path, Size: lf.Size, ModTimeNs: lf.ModTimeNs, Inode: lf.Inode, AssetID: assetID}
+}
+
+func (s *Service) rememberImport(ctx context.Context, customerID string, lf *LocalFile, assetID string) {
+	err := s.meta.Tx(ctx, func(tx meta.Tx) error {
+		return tx.PutImportRecord(ctx, importRecord(customerID, lf, assetID))
+	})
+	if err != nil {
+		s.log.Warn("import record not saved", "err", err)
+	}
+}
+
+// CheckImport returns the ID of the asset a local file became when it was
+// imported before and has not changed since (same size, mtime and inode),
+// without reading the file: one indexed lookup, so re-importing a folder
+// costs the same per file however large the library. It returns "" when
+// the file must be read.
+func (s *Service) CheckImport(ctx context.Context, p *authz.Principal, customerID string, lf LocalFile) (string, error) {
+	if err := authz.Check(p, authz.UploadAsset, authz.Resource{CustomerID: customerID}); err != nil {
+		return "", err
+	}
+	var id string
+	err := s.meta.View(ctx, func(tx meta.Tx) error {
+		r, err := tx.GetImportRecord(ctx, customerID, lf.Path)
+		if err != nil {
+			return err
+		}
+		if r.Size == lf.Size && r.ModTimeNs == lf.ModTimeNs && r.Inode == lf.Inode {
+			id = r.AssetID
+		}
+		return nil
+	})
+	if errors.Is(err, errs.NotFound) {
+		return "", nil
+	}
+	return id, err
+}
+
+// orientation is the EXIF orientation as stored, or nil when absent.
+func orientation(md *extract.Metadata) *int {
+	if md.Orientation == 0 {
+		return nil
+	}
+	o := md.Orientation
+	return &o
+}

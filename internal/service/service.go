@@ -1,0 +1,133 @@
+// Package service holds Tuku's use cases: filing customers and projects,
+// ingesting images, reading and listing assets, serving renditions, users
+// and tokens. HTTP, the CLI and background jobs all go through it. Every use
+// case checks authz first and writes its rows (and the jobs it enqueues) in
+// one meta transaction. It depends on interfaces only, never on adapters.
+package service
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"tuku/internal/blob"
+	"tuku/internal/errs"
+	"tuku/internal/extract"
+	"tuku/internal/imaging"
+	"tuku/internal/meta"
+)
+
+// ExtractFunc reads a file's own metadata; see package extract.
+type ExtractFunc func(ctx context.Context, r io.ReadSeeker, format string) (*extract.Metadata, error)
+
+// Config is the service's tunable behaviour.
+type Config struct {
+	// NamingTemplate builds display names; see Namer.
+	NamingTemplate string
+	// Limits bound what an upload may be.
+	Limits imaging.Limits
+	// TempDir holds uploads while they are checked. It should be on the
+	// same file system as a local blob store so storing is a rename.
+	TempDir string
+	// IngestSizes are the renditions made during ingest (default "grid");
+	// BackgroundSizes are rendered by a job after ingest.
+	IngestSizes     []string
+	BackgroundSizes []string
+}
+
+// DefaultNamingTemplate is the display-name template of DESIGN.md.
+const DefaultNamingTemplate = "{customer}_{date:YYYYMMDD}_{desc}_{seq:02}.{ext}"
+
+// Deps are the service's collaborators, built by the composition root.
+type Deps struct {
+	Meta    meta.Store
+	Blobs   blob.Store
+	Engine  imaging.Engine
+	Extract ExtractFunc
+	Log     *slog.Logger
+	Now     func() time.Time // default time.Now
+}
+
+// Service is safe for concurrent use.
+type Service struct {
+	cfg    Config
+	meta   meta.Store
+	blobs  blob.Store
+	engine imaging.Engine
+	extr   ExtractFunc
+	log    *slog.Logger
+	now    func() time.Time
+	namer  *Namer
+	render *flight
+}
+
+// New validates cfg and builds a Service.
+func New(cfg Config, d Deps) (*Service, error) {
+	if d.Meta == nil || d.Blobs == nil || d.Engine == nil || d.Extract == nil {
+		return nil, errs.E(errs.Invalid, "service.new", "missing dependency", nil)
+	}
+	if cfg.NamingTemplate == "" {
+		cfg.NamingTemplate = DefaultNamingTemplate
+	}
+	namer, err := ParseNamingTemplate(cfg.NamingTemplate)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Limits == (imaging.Limits{}) {
+		cfg.Limits = imaging.DefaultLimits()
+	}
+	if cfg.TempDir == "" {
+		cfg.TempDir = os.TempDir()
+	}
+	if err := os.MkdirAll(cfg.TempDir, 0o700); err != nil {
+		return nil, errs.E(errs.Unavailable, "service.new", "cannot create the temporary directory", err)
+	}
+	if len(cfg.IngestSizes) == 0 {
+		cfg.IngestSizes = []string{"grid"}
+	}
+	if cfg.BackgroundSizes == nil {
+		cfg.BackgroundSizes = []string{"preview"}
+	}
+	for _, n := range append(append([]string{}, cfg.IngestSizes...), cfg.BackgroundSizes...) {
+		if _, ok := imaging.SizeByName(n); !ok {
+			return nil, errs.Ef(errs.Invalid, "service.new", "unknown rendition size %q", n)
+		}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{
+		cfg: cfg, meta: d.Meta, blobs: d.Blobs, engine: d.Engine, extr: d.Extract,
+		log: d.Log, now: d.Now, namer: namer, render: newFlight(),
+	}, nil
+}
+
+// Limits returns the upload limits in force.
+func (s *Service) Limits() imaging.Limits { return s.cfg.Limits }
+
+// Ready reports whether the service's stores answer.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.meta.Ping(ctx); err != nil {
+		return errs.E(errs.Unavailable, "ready", "database unavailable", err)
+	}
+	return nil
+}
+
+// tempFile creates a file in the service's temp dir.
+func (s *Service) tempFile(pattern string) (*os.File, error) {
+	f, err := os.CreateTemp(s.cfg.TempDir, pattern)
+	if err != nil {
+		return nil, errs.E(errs.Unavailable, "tempfile", "cannot create a temporary file", err)
+	}
+	return f, nil
+}
+
+func (s *Service) tempPath(name string) string {
+	return filepath.Join(s.cfg.TempDir, name)
+}
