@@ -130,6 +130,9 @@ func (c *cli) importCmd() *cobra.Command {
 func importOne(ctx context.Context, a *app.App, customerID string, base service.IngestRequest, path string) importLine {
 	line := importLine{Path: path}
 	reject := func(err error) importLine {
+		if k := errs.KindOf(err); k == errs.Internal || k == errs.Unavailable {
+			a.Log.Error("import failed", "path", path, "err", err)
+		}
 		line.Status, line.Error, line.Code = service.Rejected, errs.Message(err), string(errs.KindOf(err))
 		return line
 	}

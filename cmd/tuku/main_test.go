@@ -103,6 +103,39 @@ type gpsJSON struct {
 	Lon float64 `json:"lon"`
 }
 
+// searchAll lists every asset matching the filters, following cursors.
+func (k *tk) searchAll(filters ...string) map[string]assetJSON {
+	k.t.Helper()
+	out := map[string]assetJSON{}
+	cursor := ""
+	for {
+		args := append([]string{"search", "--json", "--limit", "100"}, filters...)
+		if cursor != "" {
+			args = append(args, "--cursor", cursor)
+		}
+		text := k.ok(args...)
+		n := 0
+		for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+			if l == "" {
+				continue
+			}
+			var a assetJSON
+			if err := json.Unmarshal([]byte(l), &a); err != nil {
+				k.t.Fatalf("search output %q: %v", l, err)
+			}
+			if _, dup := out[a.ID]; dup {
+				k.t.Fatalf("search returned %s twice", a.ID)
+			}
+			out[a.ID] = a
+			n++
+			cursor = a.ID
+		}
+		if n < 100 {
+			return out
+		}
+	}
+}
+
 func (k *tk) show(id string) assetJSON {
 	k.t.Helper()
 	var a assetJSON
@@ -207,6 +240,7 @@ func TestCorpus(t *testing.T) {
 		dirs = append(dirs, filepath.Join(corpus, d))
 	}
 	lines, _ := k.importJSON(append(dirs, "--customer", "CORPUS")...)
+	all := k.searchAll("--customer", "CORPUS")
 	counts := map[string]int{}
 	matched := 0
 	for _, l := range lines {
@@ -230,7 +264,11 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("%s: status %q", rel, l.Status)
 			continue
 		}
-		a := k.show(l.AssetID)
+		a, ok := all[l.AssetID]
+		if !ok {
+			t.Errorf("%s: asset %s not listed by search", rel, l.AssetID)
+			continue
+		}
 		if d := compare(a, e); len(d) > 0 {
 			t.Errorf("%s: %s", rel, strings.Join(d, "; "))
 		} else {

@@ -12,7 +12,7 @@ type Metadata struct {
 	// states them independently of the decoder (HEIF/AVIF ispe of the
 	// primary item). 0 when extract does not know.
 	Width, Height int
-	Orientation   int       // EXIF IFD0 Orientation 1..8 as stored; 0 absent or invalid
+	Orientation   *int      // EXIF IFD0 Orientation as stored (0..8: 0 is stored but meaningless, display as 1); nil when absent or out of range
 	TakenAt       string    // YYYY-MM-DDTHH:MM:SS[±HH:MM]; "" when absent or invalid
 	GPS           *tuku.GPS // nil when absent or invalid
 	Make, Model   string    // trimmed

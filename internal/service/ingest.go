@@ -197,7 +197,7 @@ func (s *Service) Ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 		Width:            an.Width,
 		Height:           an.Height,
 		Frames:           an.Frames,
-		Orientation:      orientation(md),
+		Orientation:      md.Orientation,
 		TakenAt:          md.TakenAt,
 		GPS:              md.GPS,
 		CameraMake:       md.Make,
@@ -464,11 +464,3 @@ func (s *Service) CheckImport(ctx context.Context, p *authz.Principal, customerI
 	return id, err
 }
 
-// orientation is the EXIF orientation as stored, or nil when absent.
-func orientation(md *extract.Metadata) *int {
-	if md.Orientation == 0 {
-		return nil
-	}
-	o := md.Orientation
-	return &o
-}

@@ -109,7 +109,7 @@ func (n *Namer) SeqKey(customerID string, in NameInput) string {
 		if p.field == "seq" || p.field == "" {
 			continue
 		}
-		b.WriteByte(0)
+		b.WriteByte(0x1f) // unit separator: never in a name-safe value
 		b.WriteString(n.value(p, in, 0))
 	}
 	return b.String()
