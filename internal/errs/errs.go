@@ -16,12 +16,12 @@ type Kind string
 // The kinds. Their string values are part of the API contract.
 const (
 	NotFound    Kind = "not_found"
-	Invalid     Kind = "invalid"      // the request or its input is malformed
-	Permission  Kind = "permission"   // authenticated but not allowed
+	Invalid     Kind = "invalid"    // the request or its input is malformed
+	Permission  Kind = "permission" // authenticated but not allowed
 	Unauth      Kind = "unauthenticated"
-	Conflict    Kind = "conflict"     // already exists, or a concurrent change won
-	TooLarge    Kind = "too_large"    // bytes, pixels or frames over a limit
-	Unsupported Kind = "unsupported"  // a format Tuku does not accept
+	Conflict    Kind = "conflict"      // already exists, or a concurrent change won
+	TooLarge    Kind = "too_large"     // bytes, pixels or frames over a limit
+	Unsupported Kind = "unsupported"   // a format Tuku does not accept
 	BadImage    Kind = "invalid_image" // a supported format whose content is corrupt
 	RateLimit   Kind = "rate_limited"
 	Unavailable Kind = "unavailable" // a dependency is down; retry later

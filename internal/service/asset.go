@@ -246,7 +246,6 @@ func (s *Service) rendition(ctx context.Context, assetID, size string) (*meta.Re
 	return r, err
 }
 
-
 // renderSizes renders the named sizes of an asset from its original in one
 // decode, stores them and records them. Coalesced per asset and sizes.
 func (s *Service) renderSizes(ctx context.Context, a *tuku.Asset, sizes []string) error {

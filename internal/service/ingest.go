@@ -463,4 +463,3 @@ func (s *Service) CheckImport(ctx context.Context, p *authz.Principal, customerI
 	}
 	return id, err
 }
-
