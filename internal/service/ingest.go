@@ -171,7 +171,9 @@ func (s *Service) Ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 	var outs []imaging.Output
 	for _, name := range s.cfg.IngestSizes {
 		sz, _ := imaging.SizeByName(name)
-		outs = append(outs, imaging.Output{Spec: sz.Spec(), Path: s.tempPath(fmt.Sprintf("r-%s-%s.%s", sum[:16], name, sz.Format.Ext()))})
+		// Unique per request: concurrent uploads of the same bytes must not
+		// share (and delete) each other's temporary files.
+		outs = append(outs, imaging.Output{Spec: sz.Spec(), Path: s.tempPath(fmt.Sprintf("r-%s-%s.%s", tuku.NewID(), name, sz.Format.Ext()))})
 	}
 	defer func() {
 		for _, o := range outs {
