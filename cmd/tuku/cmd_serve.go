@@ -45,6 +45,11 @@ func (c *cli) serveCmd() *cobra.Command {
 			defer cancel()
 			go a.Runner.Run(rctx)
 			go func() {
+				if err := a.Warm(rctx); err != nil {
+					a.Log.Error("imaging worker does not start; uploads will fail", "err", err)
+				}
+			}()
+			go func() {
 				<-ctx.Done()
 				sctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
 				defer c2()

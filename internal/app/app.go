@@ -224,6 +224,15 @@ func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 	}
 }
 
+// Warm starts an imaging worker ahead of the first upload, checking that
+// the worker command works.
+func (a *App) Warm(ctx context.Context) error {
+	if w, ok := a.Engine.(interface{ Warm(context.Context) error }); ok {
+		return w.Warm(ctx)
+	}
+	return nil
+}
+
 // Handler returns the HTTP API.
 func (a *App) Handler() http.Handler {
 	return httpapi.New(a.Service, httpapi.Options{Log: a.Log, Version: Version})

@@ -21,28 +21,48 @@ import (
 // GetAsset returns one asset. An asset the principal may not see is
 // reported exactly like a missing one.
 func (s *Service) GetAsset(ctx context.Context, p *authz.Principal, id string) (*tuku.Asset, error) {
+	a, _, err := s.assetRendition(ctx, p, id, "")
+	return a, err
+}
+
+// assetRendition reads an asset and, when size is not "", its current
+// rendition of that size (nil when there is none), in one read
+// transaction, and checks that p may see the asset.
+func (s *Service) assetRendition(ctx context.Context, p *authz.Principal, id, size string) (*tuku.Asset, *meta.Rendition, error) {
 	if !tuku.ValidID(id) {
-		return nil, notFound("asset")
+		return nil, nil, notFound("asset")
 	}
 	var a *tuku.Asset
+	var r *meta.Rendition
 	err := s.meta.View(ctx, func(tx meta.Tx) error {
 		var err error
-		a, err = tx.GetAsset(ctx, id)
+		if a, err = tx.GetAsset(ctx, id); err != nil || size == "" {
+			return err
+		}
+		r, err = tx.GetRendition(ctx, id, size)
+		if errors.Is(err, errs.NotFound) || (err == nil && !s.current(r)) {
+			r, err = nil, nil
+		}
 		return err
 	})
 	if errors.Is(err, errs.NotFound) {
-		return nil, notFound("asset")
+		return nil, nil, notFound("asset")
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if authz.Check(p, authz.ViewAsset, authz.Resource{CustomerID: a.CustomerID}) != nil {
 		if p == nil || p.UserID == "" {
-			return nil, errs.E(errs.Unauth, "asset", "authentication required", nil)
+			return nil, nil, errs.E(errs.Unauth, "asset", "authentication required", nil)
 		}
-		return nil, notFound("asset")
+		return nil, nil, notFound("asset")
 	}
-	return a, nil
+	return a, r, nil
+}
+
+// current reports whether a rendition was made by this engine version.
+func (s *Service) current(r *meta.Rendition) bool {
+	return strings.Contains(r.Key, "-v"+strconv.Itoa(s.engine.Version())+".")
 }
 
 // AssetQuery are the filters of an asset listing, as the API and CLI take them.
@@ -204,11 +224,15 @@ func (s *Service) OpenRendition(ctx context.Context, p *authz.Principal, id, siz
 	if !ok {
 		return nil, nil, errs.Ef(errs.Invalid, "asset.rendition", "unknown size %q (%s)", size, sizeNames())
 	}
-	a, err := s.GetAsset(ctx, p, id)
+	// One read transaction for the asset and its rendition: this is the
+	// path every thumbnail in a gallery takes.
+	a, r, err := s.assetRendition(ctx, p, id, size)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := s.rendition(ctx, a.ID, size)
+	if r == nil {
+		err = errs.E(errs.NotFound, "rendition", "not rendered yet", nil)
+	}
 	if errors.Is(err, errs.NotFound) {
 		if err = s.renderSizes(ctx, a, []string{size}); err == nil {
 			r, err = s.rendition(ctx, a.ID, size)
@@ -240,7 +264,7 @@ func (s *Service) rendition(ctx context.Context, assetID, size string) (*meta.Re
 		r, err = tx.GetRendition(ctx, assetID, size)
 		return err
 	})
-	if err == nil && !strings.Contains(r.Key, "-v"+strconv.Itoa(s.engine.Version())+".") {
+	if err == nil && !s.current(r) {
 		return nil, errs.E(errs.NotFound, "rendition", "stale rendition", nil)
 	}
 	return r, err

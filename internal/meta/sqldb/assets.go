@@ -157,17 +157,23 @@ func (t *Tx) UpdateAsset(ctx context.Context, a *tuku.Asset) error {
 
 // GetAsset implements meta.Tx.
 func (t *Tx) GetAsset(ctx context.Context, id string) (*tuku.Asset, error) {
-	return t.getAsset(ctx, `a.id = ?`, id)
+	return t.getAsset(ctx, getAssetByIDQuery, id)
 }
+
+// Prepared at Open (see hotQueries).
+const (
+	getAssetByIDQuery = `SELECT ` + assetCols + ` FROM assets a WHERE a.id = ?`
+	tagsOfOneQuery    = `SELECT asset_id, name, source FROM asset_tags WHERE asset_id IN (?) ORDER BY asset_id, pos`
+)
 
 // GetAssetBySHA implements meta.Tx.
 func (t *Tx) GetAssetBySHA(ctx context.Context, customerID, sha256hex string) (*tuku.Asset, error) {
-	return t.getAsset(ctx, `a.customer_id = ? AND a.sha256 = ?`, customerID, sha256hex)
+	return t.getAsset(ctx, `SELECT `+assetCols+` FROM assets a WHERE a.customer_id = ? AND a.sha256 = ?`, customerID, sha256hex)
 }
 
-func (t *Tx) getAsset(ctx context.Context, where string, args ...any) (*tuku.Asset, error) {
+func (t *Tx) getAsset(ctx context.Context, q string, args ...any) (*tuku.Asset, error) {
 	const op = "meta.get_asset"
-	a, err := scanAsset(t.queryRow(ctx, `SELECT `+assetCols+` FROM assets a WHERE `+where, args...))
+	a, err := scanAsset(t.queryRow(ctx, q, args...))
 	if err != nil {
 		return nil, t.s.mapErr(op, err, "asset not found", "")
 	}
@@ -190,7 +196,11 @@ func (t *Tx) loadTags(ctx context.Context, as []tuku.Asset) error {
 		args[i] = as[i].ID
 		as[i].Tags = []tuku.Tag{}
 	}
-	rows, err := t.query(ctx, `SELECT asset_id, name, source FROM asset_tags WHERE asset_id IN (`+placeholders(len(as))+`) ORDER BY asset_id, pos`, args...)
+	q := tagsOfOneQuery
+	if len(as) > 1 {
+		q = `SELECT asset_id, name, source FROM asset_tags WHERE asset_id IN (` + placeholders(len(as)) + `) ORDER BY asset_id, pos`
+	}
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return err
 	}

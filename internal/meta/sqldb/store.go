@@ -27,6 +27,37 @@ import (
 type Store struct {
 	w, r *sql.DB // write and read pools; the same pool for PostgreSQL
 	d    *Dialect
+	wp   pool // statements prepared on w
+	rp   pool // statements prepared on r
+}
+
+// pool holds the hot statements prepared on one *sql.DB, keyed by their
+// text before rebinding. It is filled once at Open and only read after.
+type pool struct {
+	stmts map[string]*sql.Stmt
+}
+
+// hotQueries are prepared at Open. Preparing later, inside a transaction,
+// could wait for a connection the transaction itself holds.
+var hotQueries = []string{
+	getAssetByIDQuery,
+	tagsOfOneQuery,
+	getRenditionQuery,
+	getTokenQuery,
+	getUserQuery,
+	getImportRecordQuery,
+}
+
+func (p *pool) prepare(ctx context.Context, db *sql.DB, d *Dialect) error {
+	p.stmts = make(map[string]*sql.Stmt, len(hotQueries))
+	for _, q := range hotQueries {
+		st, err := db.PrepareContext(ctx, d.rebind(q))
+		if err != nil {
+			return err
+		}
+		p.stmts[q] = st
+	}
+	return nil
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -59,6 +90,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if err := migrate(ctx, s, cfg.Migrations); err != nil {
 		return fail(err)
+	}
+	if err := s.wp.prepare(ctx, s.w, s.d); err != nil {
+		return fail(s.mapErr("meta.prepare", err, "", ""))
+	}
+	if s.r == s.w {
+		s.rp = s.wp
+	} else if err := s.rp.prepare(ctx, s.r, s.d); err != nil {
+		return fail(s.mapErr("meta.prepare", err, "", ""))
 	}
 	return s, nil
 }
@@ -96,7 +135,11 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, readOn
 	if err != nil {
 		return s.mapErr("meta.begin", err, "", "")
 	}
-	t := &Tx{s: s, tx: stx, ro: readOnly}
+	p := &s.rp
+	if db == s.w {
+		p = &s.wp
+	}
+	t := &Tx{s: s, tx: stx, pool: p, ro: readOnly}
 	defer func() {
 		if p := recover(); p != nil {
 			stx.Rollback()
