@@ -103,37 +103,28 @@ type gpsJSON struct {
 	Lon float64 `json:"lon"`
 }
 
-// searchAll lists every asset matching the filters, following cursors.
+// searchAll lists every asset matching the filters (at most 1000).
 func (k *tk) searchAll(filters ...string) map[string]assetJSON {
 	k.t.Helper()
 	out := map[string]assetJSON{}
-	cursor := ""
-	for {
-		args := append([]string{"search", "--json", "--limit", "100"}, filters...)
-		if cursor != "" {
-			args = append(args, "--cursor", cursor)
+	text := k.ok(append([]string{"search", "--json", "--limit", "1000"}, filters...)...)
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		if l == "" {
+			continue
 		}
-		text := k.ok(args...)
-		n := 0
-		for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
-			if l == "" {
-				continue
-			}
-			var a assetJSON
-			if err := json.Unmarshal([]byte(l), &a); err != nil {
-				k.t.Fatalf("search output %q: %v", l, err)
-			}
-			if _, dup := out[a.ID]; dup {
-				k.t.Fatalf("search returned %s twice", a.ID)
-			}
-			out[a.ID] = a
-			n++
-			cursor = a.ID
+		var a assetJSON
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			k.t.Fatalf("search output %q: %v", l, err)
 		}
-		if n < 100 {
-			return out
+		if _, dup := out[a.ID]; dup {
+			k.t.Fatalf("search returned %s twice", a.ID)
 		}
+		out[a.ID] = a
 	}
+	if len(out) == 1000 {
+		k.t.Fatal("1000 assets or more: page through them instead")
+	}
+	return out
 }
 
 func (k *tk) show(id string) assetJSON {

@@ -407,6 +407,9 @@ func TestWorkerCrashFailsOneRequest(t *testing.T) {
 	good := goodImage(t)
 	out := filepath.Join(t.TempDir(), "o.jpg")
 
+	if err := e.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
 	before := e.livePIDs()
 	_, err := e.do(ctx, request{Op: opCrash}, "imaging.test")
 	if !errors.Is(err, errs.BadImage) || errs.Message(err) != msgCrashed {

@@ -226,7 +226,7 @@ func EncodeCursor(lastID string) string {
 
 func DecodeCursor(c string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) == 0 || len(b) > 64 {
+	if err != nil || !tuku.ValidID(string(b)) {
 		return "", errs.E(errs.Invalid, "meta.list_assets", "invalid page cursor", err)
 	}
 	return string(b), nil
