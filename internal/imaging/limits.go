@@ -29,7 +29,7 @@ func (l Limits) Check(i Info) error {
 		return errs.Ef(errs.TooLarge, op, "image dimensions %dx%d exceed the limit of %d pixels per side", w, h, l.MaxSide)
 	}
 	if l.MaxFrames > 0 && i.Frames > l.MaxFrames {
-		return errs.Ef(errs.TooLarge, op, "the image has %d frames, over the limit of %d", i.Frames, l.MaxFrames)
+		return errs.Ef(errs.TooLarge, op, "the image has too many frames (%d or more; the limit is %d)", i.Frames, l.MaxFrames)
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ func TestLimitsCheck(t *testing.T) {
 		{"12MP photo", Info{Width: 4000, Height: 3000, Frames: 1}, ""},
 		{"pixel bomb", Info{Width: 60000, Height: 60000, Frames: 1}, "image dimensions 60000x60000 exceed the limit of 200 megapixels"},
 		{"long strip", Info{Width: 40000, Height: 100, Frames: 1}, "exceed the limit of 30000 pixels per side"},
-		{"frames", Info{Width: 2000, Height: 2000, Frames: 10000}, "the image has 10000 frames, over the limit of 1000"},
+		{"frames", Info{Width: 2000, Height: 2000, Frames: 10000}, "the image has too many frames (10000 or more; the limit is 1000)"},
 		{"at the limits", Info{Width: 30000, Height: 6666, Frames: 1000}, ""},
 	}
 	for _, tt := range tests {

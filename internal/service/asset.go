@@ -224,11 +224,22 @@ func (s *Service) OpenRendition(ctx context.Context, p *authz.Principal, id, siz
 	if !ok {
 		return nil, nil, errs.Ef(errs.Invalid, "asset.rendition", "unknown size %q (%s)", size, sizeNames())
 	}
-	// One read transaction for the asset and its rendition: this is the
-	// path every thumbnail in a gallery takes.
-	a, r, err := s.assetRendition(ctx, p, id, size)
-	if err != nil {
-		return nil, nil, err
+	// This is the path every thumbnail in a gallery takes: a short-lived
+	// cache, else one read transaction for the asset and its rendition.
+	a, r, hit := s.cache.get(id, size, s.now())
+	if hit {
+		if authz.Check(p, authz.ViewAsset, authz.Resource{CustomerID: a.CustomerID}) != nil {
+			a, r, hit = nil, nil, false // let the slow path give the right error
+		}
+	}
+	var err error
+	if !hit {
+		if a, r, err = s.assetRendition(ctx, p, id, size); err != nil {
+			return nil, nil, err
+		}
+		if r != nil {
+			s.cache.put(a, r, s.now())
+		}
 	}
 	if r == nil {
 		err = errs.E(errs.NotFound, "rendition", "not rendered yet", nil)

@@ -36,6 +36,10 @@ type Config struct {
 	// BackgroundSizes are rendered by a job after ingest.
 	IngestSizes     []string
 	BackgroundSizes []string
+	// CacheTTL bounds how long the thumbnail path trusts what it read
+	// about an asset (default 2 s; negative turns the cache off). Changes
+	// made by other processes take effect within it.
+	CacheTTL time.Duration
 }
 
 // DefaultNamingTemplate is the display-name template of DESIGN.md.
@@ -62,6 +66,7 @@ type Service struct {
 	now    func() time.Time
 	namer  *Namer
 	render *flight
+	cache  *renditionCache
 }
 
 // New validates cfg and builds a Service.
@@ -85,6 +90,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err := os.MkdirAll(cfg.TempDir, 0o700); err != nil {
 		return nil, errs.E(errs.Unavailable, "service.new", "cannot create the temporary directory", err)
 	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = 2 * time.Second
+	}
 	if len(cfg.IngestSizes) == 0 {
 		cfg.IngestSizes = []string{"grid"}
 	}
@@ -105,6 +113,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return &Service{
 		cfg: cfg, meta: d.Meta, blobs: d.Blobs, engine: d.Engine, extr: d.Extract,
 		log: d.Log, now: d.Now, namer: namer, render: newFlight(),
+		cache: newRenditionCache(cfg.CacheTTL, 100_000),
 	}, nil
 }
 
