@@ -295,7 +295,7 @@ func TestBadFiles(t *testing.T) {
 		{"png-bomb-60000x60000-1bit-valid.png", errs.TooLarge, "image dimensions 60000x60000 exceed"},
 		{"jpeg-sof-65500x65500.jpg", errs.TooLarge, "image dimensions 65500x65500 exceed"},
 		{"gif-canvas-65535x65535.gif", errs.TooLarge, "image dimensions 65535x65535 exceed"},
-		{"gif-10000-frames.gif", errs.TooLarge, "frames, over the limit of 1000"},
+		{"gif-10000-frames.gif", errs.TooLarge, "too many frames"},
 		{"truncated-half.jpg", errs.BadImage, "the image is corrupt or truncated"},
 		{"empty.jpg", errs.Invalid, "empty file"},
 		{"svg-with-script.svg", errs.Unsupported, "SVG/XML"},
