@@ -45,7 +45,7 @@ func (c *cli) serveCmd() *cobra.Command {
 			defer cancel()
 			go a.Runner.Run(rctx)
 			go func() {
-				if err := a.Warm(rctx); err != nil {
+				if err := a.CheckImaging(rctx); err != nil {
 					a.Log.Error("imaging worker does not start; uploads will fail", "err", err)
 				}
 			}()

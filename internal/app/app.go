@@ -224,11 +224,11 @@ func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 	}
 }
 
-// Warm starts an imaging worker ahead of the first upload, checking that
-// the worker command works.
-func (a *App) Warm(ctx context.Context) error {
-	if w, ok := a.Engine.(interface{ Warm(context.Context) error }); ok {
-		return w.Warm(ctx)
+// CheckImaging starts an imaging worker and stops it again, to tell at
+// start-up whether uploads can be decoded.
+func (a *App) CheckImaging(ctx context.Context) error {
+	if c, ok := a.Engine.(interface{ Check(context.Context) error }); ok {
+		return c.Check(ctx)
 	}
 	return nil
 }

@@ -51,6 +51,10 @@ type Config struct {
 	// Limits are checked from headers before decoding (default
 	// imaging.DefaultLimits()).
 	Limits imaging.Limits
+	// IdleTimeout stops a worker that has had no request for this long
+	// (default 1 minute), so an idle server does not keep decoders'
+	// memory.
+	IdleTimeout time.Duration
 
 	// testOps lets tests send crash/hang/alloc requests to workers.
 	testOps bool
@@ -63,6 +67,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.Timeout <= 0 {
 		out.Timeout = 60 * time.Second
+	}
+	if out.IdleTimeout <= 0 {
+		out.IdleTimeout = time.Minute
 	}
 	if out.MemoryLimit == 0 {
 		out.MemoryLimit = 1 << 30
@@ -93,6 +100,7 @@ type Engine struct {
 	idle   []*worker
 	live   map[*worker]struct{}
 	closed bool
+	reaper *time.Timer // pending reap of idle workers, nil when none
 }
 
 var _ imaging.Engine = (*Engine)(nil)
@@ -110,8 +118,19 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+// Check starts a worker and stops it again: it tells at start-up whether
+// Command works, without keeping an idle decoder's memory.
+func (e *Engine) Check(ctx context.Context) error {
+	w, err := e.start(ctx)
+	if err != nil {
+		return err
+	}
+	e.discard(w)
+	return nil
+}
+
 // Warm starts one idle worker, checking that Command works, so the first
-// upload does not wait for it.
+// upload does not wait for it. It stops after IdleTimeout like any other.
 func (e *Engine) Warm(ctx context.Context) error {
 	w, err := e.start(ctx)
 	if err != nil {
@@ -133,6 +152,10 @@ func (e *Engine) Close() error {
 		ws = append(ws, w)
 	}
 	e.idle = nil
+	if e.reaper != nil {
+		e.reaper.Stop()
+		e.reaper = nil
+	}
 	e.mu.Unlock()
 	for _, w := range ws {
 		w.stop()
@@ -311,7 +334,43 @@ func (e *Engine) put(w *worker) {
 		go w.stop()
 		return
 	}
+	w.idleSince = time.Now()
 	e.idle = append(e.idle, w)
+	if e.reaper == nil {
+		e.reaper = time.AfterFunc(e.cfg.IdleTimeout, e.reap)
+	}
+}
+
+// reap stops the workers idle for IdleTimeout and schedules itself again
+// while others are idle.
+func (e *Engine) reap() {
+	e.mu.Lock()
+	e.reaper = nil
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	var stale []*worker
+	keep := e.idle[:0]
+	next := e.cfg.IdleTimeout
+	for _, w := range e.idle {
+		if d := now.Sub(w.idleSince); d >= e.cfg.IdleTimeout {
+			stale = append(stale, w)
+			delete(e.live, w)
+		} else {
+			keep = append(keep, w)
+			next = min(next, e.cfg.IdleTimeout-d)
+		}
+	}
+	e.idle = keep
+	if len(keep) > 0 {
+		e.reaper = time.AfterFunc(next, e.reap)
+	}
+	e.mu.Unlock()
+	for _, w := range stale {
+		w.stop()
+	}
 }
 
 func (e *Engine) discard(w *worker) {
@@ -338,6 +397,8 @@ type worker struct {
 	exited chan struct{} // closed once the process has been waited for
 	pid    int
 	nextID uint64
+
+	idleSince time.Time // when it was last returned to the pool
 }
 
 func (e *Engine) start(ctx context.Context) (*worker, error) {

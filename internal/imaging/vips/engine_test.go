@@ -575,3 +575,41 @@ func TestNewBadCommand(t *testing.T) {
 		t.Error("Probe with /bin/false as worker succeeded")
 	}
 }
+
+func TestIdleWorkersStop(t *testing.T) {
+	e := newEngine(t, Config{Workers: 2, IdleTimeout: 200 * time.Millisecond})
+	ctx := context.Background()
+	good := goodImage(t)
+	if _, err := e.Analyze(ctx, good, grid(filepath.Join(t.TempDir(), "o.jpg"))); err != nil {
+		t.Fatal(err)
+	}
+	pids := e.livePIDs()
+	if len(pids) != 1 {
+		t.Fatalf("live workers after one request: %v", pids)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.livePIDs()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if live := e.livePIDs(); len(live) != 0 {
+		t.Fatalf("idle worker %v still live after its idle timeout", live)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := syscall.Kill(pids[0], 0); err == nil {
+		t.Errorf("idle worker %d still running", pids[0])
+	}
+	// The pool starts a new worker for the next request.
+	if _, err := e.Analyze(ctx, good, grid(filepath.Join(t.TempDir(), "o.jpg"))); err != nil {
+		t.Fatalf("request after reaping: %v", err)
+	}
+}
+
+func TestCheckLeavesNoWorker(t *testing.T) {
+	e := newEngine(t, Config{Workers: 2})
+	if err := e.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if live := e.livePIDs(); len(live) != 0 {
+		t.Errorf("Check left workers %v", live)
+	}
+}
