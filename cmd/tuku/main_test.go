@@ -213,7 +213,6 @@ func compare(a assetJSON, e expected) []string {
 var acceptedAsUnsupported = map[string]string{
 	"edge/testimgari.jpg": "arithmetic-coded JPEG",
 	"edge/monkey12.jpg":   "12-bit JPEG",
-	"edge/beach.jpg":      "JPEG whose height is given by a DNL marker",
 }
 
 // TestCorpus imports every good corpus file with the CLI and compares each

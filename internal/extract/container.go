@@ -20,6 +20,8 @@ type jpegHeader struct {
 	exifOff    int64  // offset in buf of the TIFF header of the first Exif APP1; -1 none
 	exifLength int64
 	hasIPTC    bool // an APP13 (Photoshop IRB) segment exists
+	sof        bool // a start-of-frame segment was seen
+	sofW, sofH int  // its declared size; the height may be 0 (set later by DNL)
 }
 
 // maxSegments bounds the marker segments read from one JPEG header.
@@ -73,6 +75,12 @@ func readJPEGHeader(r io.Reader) *jpegHeader {
 		data := h.buf[start+4:]
 		if m == 0xED {
 			h.hasIPTC = true
+		}
+		// SOF0-15 except DHT (C4), JPG (C8) and DAC (CC).
+		if m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC && !h.sof && len(data) >= 5 {
+			h.sof = true
+			h.sofH = int(binary.BigEndian.Uint16(data[1:3]))
+			h.sofW = int(binary.BigEndian.Uint16(data[3:5]))
 		}
 		if m == 0xE1 && h.exifOff < 0 && len(data) > 6 && bytes.HasPrefix(data, []byte("Exif\x00")) {
 			h.exifOff = int64(start + 4 + 6)

@@ -45,6 +45,9 @@ func extract(ctx context.Context, r io.ReadSeeker, format string) (*Metadata, *e
 		var h *jpegHeader
 		x.safely(func() { h = readJPEGHeader(src) })
 		if h != nil {
+			if h.sof {
+				x.width, x.height, x.sized = h.sofW, h.sofH, true
+			}
 			hdr := bytes.NewReader(h.buf)
 			if h.exifOff >= 0 {
 				x.safely(func() { x.exif, _ = readEXIF(hdr, h.exifOff, h.exifLength) })
@@ -86,6 +89,7 @@ func extract(ctx context.Context, r io.ReadSeeker, format string) (*Metadata, *e
 		var hm heifMeta
 		x.safely(func() { hm = readHEIF(src, src.size) })
 		x.width, x.height = hm.width, hm.height
+		x.sized = hm.width > 0 && hm.height > 0
 		if off, ok := heifEXIF(hm.exif); ok {
 			x.safely(func() { x.exif, _ = readEXIF(bytes.NewReader(hm.exif), off, int64(len(hm.exif))-off) })
 		}
@@ -125,6 +129,7 @@ func (x *extraction) safely(f func()) {
 type extraction struct {
 	exif          *exifData
 	width, height int
+	sized         bool // the container stated width and height
 
 	xmpDescription string
 	xmpSubject     []string
@@ -235,7 +240,7 @@ func (x *extraction) iptcText(s string) string {
 
 // metadata applies the corpus README's normalisation rules.
 func (x *extraction) metadata() *Metadata {
-	md := &Metadata{Width: x.width, Height: x.height}
+	md := &Metadata{Width: x.width, Height: x.height, StoredSize: x.sized}
 	var kw keywordSet
 	if e := x.exif; e != nil {
 		if e.hasOrientation {

@@ -217,8 +217,10 @@ func (s *Service) Ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 		CreatedBy:        p.UserID,
 		UpdatedAt:        now,
 	}
-	if md.Width > 0 && md.Height > 0 {
-		a.Width, a.Height = md.Width, md.Height // stored size from the container (HEIF ispe)
+	if md.StoredSize {
+		// The size as the container states it (HEIF ispe before irot,
+		// JPEG SOF even when it says 0 and a DNL marker says more).
+		a.Width, a.Height = md.Width, md.Height
 	}
 	if tgt.project != nil {
 		a.ProjectID = tgt.project.ID

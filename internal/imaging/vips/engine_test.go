@@ -55,7 +55,6 @@ func corpusFiles(t *testing.T, dir string) []string {
 // Known outcomes in the corpus folders of valid images: every other file
 // must probe and render.
 var corpusFailures = map[string]errs.Kind{
-	"edge/beach.jpg":    errs.Unsupported, // height in a DNL marker: libjpeg-turbo cannot
 	"edge/monkey12.jpg": errs.Unsupported, // 12-bit JPEG: libjpeg-turbo 8-bit build cannot
 }
 

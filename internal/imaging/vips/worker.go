@@ -161,6 +161,15 @@ func process(req request) response {
 		return resp
 	}
 	img, err := load(req.Path, req.Format, 1, 1)
+	if err != nil && req.Format == imaging.JPEG && strings.Contains(strings.ToLower(err.Error()), "dnl not supported") {
+		// The height comes after the scan: decode a copy whose frame
+		// header states it.
+		if fixed, ok, ferr := withDNLHeight(req.Path, maxDNLBytes); ferr == nil && ok {
+			defer os.Remove(fixed)
+			req.Path = fixed
+			img, err = load(req.Path, req.Format, 1, 1)
+		}
+	}
 	if err != nil {
 		return fail(badImage(op, err))
 	}
@@ -268,6 +277,10 @@ func render(base *vimg, o imaging.Output) (imaging.Rendered, error) {
 	w, h := r.size()
 	return imaging.Rendered{Path: o.Path, Format: o.Spec.Format, Width: w, Height: h, Bytes: st.Size()}, nil
 }
+
+// maxDNLBytes bounds the JPEGs rewritten for a DNL height (they are read
+// into memory whole).
+const maxDNLBytes = 64 << 20
 
 // badImage classifies a libvips failure on untrusted input.
 func badImage(op string, err error) error {
