@@ -30,9 +30,29 @@ test:
 	@scripts/s3.sh
 	@$(MAKE) --no-print-directory vet
 	TUKU_TEST_POSTGRES="$$(scripts/pg.sh)" $(GO) test -count=1 -timeout 40m ./...
+	@$(MAKE) --no-print-directory fuzz
 
 test-short:
 	$(GO) test -count=1 -short ./...
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one package and one
+# target per run), after its seed corpus in testdata/fuzz. An input that
+# fails is saved under testdata/fuzz/<Target>/ and fails the run: commit it
+# with the fix. FUZZTIME=5m make fuzz for a longer session.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	./internal/imaging:FuzzSniff \
+	./internal/extract:FuzzExtract \
+	./internal/service:FuzzCleanFilename \
+	./internal/service:FuzzTokenParse \
+	./internal/httpapi/listquery:FuzzListQuery
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 bench: build
 	@scripts/deps.sh bench

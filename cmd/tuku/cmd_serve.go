@@ -11,20 +11,28 @@ import (
 	"github.com/spf13/cobra"
 
 	"tuku/internal/errs"
+	"tuku/internal/httpapi"
 )
 
 func (c *cli) serveCmd() *cobra.Command {
-	return &cobra.Command{
+	var rateLimit string
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the web UI and API, with background workers in the same process",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if rateLimit != "on" && rateLimit != "off" {
+				return errs.Ef(errs.Invalid, "serve", "--rate-limit must be on or off, not %q", rateLimit)
+			}
 			a, err := c.open(ctx)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
+			if rateLimit == "off" {
+				a.Cfg.RateLimits = httpapi.NoRateLimits()
+			}
 			u, pw, err := a.Service.EnsureAdmin(ctx, a.Cfg.AdminEmail)
 			if err != nil {
 				return err
@@ -62,6 +70,10 @@ func (c *cli) serveCmd() *cobra.Command {
 			return nil
 		},
 	}
+	// Off is for load tests and for deployments whose reverse proxy does
+	// the limiting (behind one, every client has the proxy's address).
+	cmd.Flags().StringVar(&rateLimit, "rate-limit", "on", "per-user and per-IP request rate limits: on or off")
+	return cmd
 }
 
 func (c *cli) workerCmd() *cobra.Command {

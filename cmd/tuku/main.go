@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	pf.StringVar(&c.cfg.Blobs, "blobs", "", "blob store: empty for file://<data>/blobs, or s3://bucket/prefix?endpoint=…&region=…")
 	pf.StringVar(&c.cfg.Addr, "addr", "127.0.0.1:8080", "HTTP listen address")
 	pf.BoolVar(&c.json, "json", false, "machine-readable output (one JSON object per line for streams)")
+	pf.StringSliceVar(&c.cfg.RequireMFA, "require-mfa", nil, "roles that must sign in with a second factor (admin, member), or all")
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -63,9 +64,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	root.AddCommand(
 		c.serveCmd(), c.workerCmd(),
-		c.userCmd(), c.tokenCmd(),
+		c.userCmd(), c.tokenCmd(), c.grantCmd(),
 		c.customerCmd(), c.projectCmd(),
 		c.importCmd(), c.assetCmd(), c.searchCmd(),
+		c.auditCmd(),
 	)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -66,6 +66,14 @@ type Config struct {
 	ImagingTimeout time.Duration // per image (default 60 s)
 	JobWorkers     int           // background jobs in this process (default 1)
 	Log            *slog.Logger
+	// RateLimits are the API's request limits; the zero value takes the
+	// defaults (httpapi.RateLimits), httpapi.NoRateLimits() turns them off.
+	RateLimits httpapi.RateLimits
+	// RequireMFA makes a second factor mandatory for these roles, or
+	// "all" (service.Config.RequireMFA). SessionIdle and SessionMax are
+	// the browser-session timeouts (defaults 30 min and 12 h).
+	RequireMFA              []string
+	SessionIdle, SessionMax time.Duration
 }
 
 // Defaults fills in zero values.
@@ -172,6 +180,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		NamingTemplate: cfg.NamingTemplate,
 		Limits:         cfg.Limits,
 		TempDir:        tempDir(cfg),
+		RequireMFA:     cfg.RequireMFA,
+		SessionIdle:    cfg.SessionIdle,
+		SessionMax:     cfg.SessionMax,
 	}, service.Deps{
 		Meta: a.Meta, Blobs: a.Blobs, Engine: a.Engine, Extract: extract.Extract, Log: cfg.Log,
 	})
@@ -235,7 +246,7 @@ func (a *App) CheckImaging(ctx context.Context) error {
 
 // Handler returns the HTTP API.
 func (a *App) Handler() http.Handler {
-	return httpapi.New(a.Service, httpapi.Options{Log: a.Log, Version: Version})
+	return httpapi.New(a.Service, httpapi.Options{Log: a.Log, Version: Version, RateLimits: a.Cfg.RateLimits})
 }
 
 // Close releases everything Open built.

@@ -505,7 +505,7 @@ func TestErrors(t *testing.T) {
 			for k, want := range map[string]string{
 				"X-Content-Type-Options":  "nosniff",
 				"Referrer-Policy":         "no-referrer",
-				"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+				"Content-Security-Policy": httpapi.CSP,
 				"Cache-Control":           "private, no-store",
 			} {
 				if g := r.Header.Get(k); g != want {

@@ -9,42 +9,14 @@ import (
 
 	"tuku/internal/authz"
 	"tuku/internal/errs"
+	"tuku/internal/httpapi/listquery"
 	"tuku/internal/service"
 )
 
-// listQueryParams are the query parameters GET /api/v1/assets takes. Any
-// other is refused: a misspelt filter would otherwise silently list
-// everything.
-var listQueryParams = map[string]bool{
-	"q": true, "customer": true, "project": true, "tag": true, "from": true, "to": true,
-	"category": true, "status": true, "sensitivity": true, "cursor": true, "limit": true,
-}
-
 func (s *server) listAssets(w http.ResponseWriter, r *http.Request, p *authz.Principal) error {
-	const op = "asset.list"
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	aq, err := listquery.Parse(r.URL.RawQuery)
 	if err != nil {
-		return errs.E(errs.Invalid, op, "malformed query string", err)
-	}
-	for k, v := range q {
-		if !listQueryParams[k] {
-			return errs.Ef(errs.Invalid, op, "unknown query parameter %q (q, customer, project, tag, from, to, category, status, sensitivity, cursor, limit)", k)
-		}
-		if len(v) > 1 {
-			return errs.Ef(errs.Invalid, op, "query parameter %q given more than once", k)
-		}
-	}
-	aq := service.AssetQuery{
-		Q: q.Get("q"), Customer: q.Get("customer"), Project: q.Get("project"), Tag: q.Get("tag"),
-		From: q.Get("from"), To: q.Get("to"), Category: q.Get("category"), Status: q.Get("status"),
-		Sensitivity: q.Get("sensitivity"), Cursor: q.Get("cursor"),
-	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 {
-			return errs.Ef(errs.Invalid, op, "limit must be a number between 1 and 1000, not %q", l)
-		}
-		aq.Limit = n
+		return err
 	}
 	page, err := s.svc.ListAssets(r.Context(), p, aq)
 	if err != nil {
@@ -52,6 +24,9 @@ func (s *server) listAssets(w http.ResponseWriter, r *http.Request, p *authz.Pri
 	}
 	return writeJSON(w, http.StatusOK, page)
 }
+
+// maxQueryValue caps each query value of the listing routes.
+const maxQueryValue = listquery.MaxValue
 
 func (s *server) getAsset(w http.ResponseWriter, r *http.Request, p *authz.Principal) error {
 	a, err := s.svc.GetAsset(r.Context(), p, r.PathValue("id"))

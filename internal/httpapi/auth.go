@@ -101,5 +101,5 @@ func (s *server) authenticate(r *http.Request) (*authz.Principal, error) {
 			return p, nil
 		}
 	}
-	return nil, errs.E(errs.Unauth, "auth", "authentication required: send Authorization: Bearer <token>", nil)
+	return nil, errs.E(errs.Unauth, "auth", "authentication required: sign in, or send Authorization: Bearer <token>", nil)
 }

@@ -12,4 +12,7 @@
 //     tokens first, then any given in Options (session cookies, later).
 //   - request ID: made here for every request (never taken from the client),
 //     sent as X-Request-Id, written in the error body and the log line.
+//   - admission: before any handler, the security headers (middleware.go),
+//     the body cap and the per-address then per-user rate limits
+//     (ratelimit.go, RateLimits). doc/security.md has the whole picture.
 package httpapi

@@ -66,6 +66,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Data:           t.TempDir(),
 		Log:            slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		ImagingWorkers: 2,
+		// Tests send requests faster than any person; the rate-limit
+		// tests turn the limits back on with an envOption.
+		RateLimits: httpapi.NoRateLimits(),
 	}
 	for _, o := range opts {
 		o(&cfg)

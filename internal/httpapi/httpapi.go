@@ -31,6 +31,10 @@ type Options struct {
 	// asking the store again (default 10 s; negative: always ask). It is
 	// also how long a revoked token may keep working.
 	TokenCacheTTL time.Duration
+	// RateLimits are the per-principal and per-IP request limits (see
+	// ratelimit.go); the zero value takes the defaults, NoRateLimits()
+	// turns them off.
+	RateLimits RateLimits
 }
 
 // defaultTokenCacheTTL: long enough to cover a page of thumbnails, short
@@ -56,6 +60,8 @@ type server struct {
 	openapi   []byte
 	ids       *idSource
 	mux       *http.ServeMux
+	limits    *rateLimiter
+	csrf      *http.CrossOriginProtection
 }
 
 // handlerFunc is a route's handler. p is the authenticated principal (nil
@@ -71,7 +77,13 @@ type route struct {
 	// quiet logs successful responses at debug level: the thumbnail route
 	// serves a page's worth of images per view and must stay cheap.
 	quiet bool
-	h     handlerFunc
+	// upload: the body may be as large as MaxUploadBytes (every other
+	// route's is capped at maxJSONBody) and counts as an upload for the
+	// rate limits.
+	upload bool
+	// rate overrides the rate-limit class the method implies.
+	rate rateClass
+	h    handlerFunc
 }
 
 // pattern is the ServeMux pattern and the metrics label.
@@ -92,11 +104,35 @@ func routeTable() []route {
 		{method: "POST", path: "/api/v1/customers/{id}/projects", auth: true, h: (*server).createProject},
 		{method: "GET", path: "/api/v1/customers/{id}/projects", auth: true, h: (*server).listProjects},
 
-		{method: "POST", path: "/api/v1/assets", auth: true, h: (*server).uploadAsset},
+		{method: "POST", path: "/api/v1/assets", auth: true, upload: true, h: (*server).uploadAsset},
 		{method: "GET", path: "/api/v1/assets", auth: true, h: (*server).listAssets},
 		{method: "GET", path: "/api/v1/assets/{id}", auth: true, h: (*server).getAsset},
 		{method: "GET", path: "/api/v1/assets/{id}/original", auth: true, h: (*server).getOriginal},
-		{method: "GET", path: "/api/v1/assets/{id}/thumbnail", auth: true, quiet: true, h: (*server).getThumbnail},
+		{method: "GET", path: "/api/v1/assets/{id}/thumbnail", auth: true, quiet: true, rate: rateThumbnail, h: (*server).getThumbnail},
+
+		{method: "GET", path: "/api/v1/grants", auth: true, h: (*server).listGrants},
+		{method: "POST", path: "/api/v1/grants", auth: true, h: (*server).createGrant},
+		{method: "DELETE", path: "/api/v1/grants/{id}", auth: true, h: (*server).deleteGrant},
+
+		{method: "GET", path: "/api/v1/audit", auth: true, h: (*server).listAudit},
+		{method: "GET", path: "/api/v1/audit.csv", auth: true, h: (*server).exportAudit},
+
+		// Sign-in and sessions (session.go). The routes without auth take
+		// the session cookie themselves, since they also serve sessions
+		// still waiting for their second factor.
+		{method: "POST", path: "/api/v1/auth/login", h: (*server).login},
+		{method: "POST", path: "/api/v1/auth/mfa", h: (*server).verifyMFA},
+		{method: "POST", path: "/api/v1/auth/logout", h: (*server).logout},
+		{method: "GET", path: "/api/v1/auth/me", h: (*server).me},
+		{method: "POST", path: "/api/v1/auth/password", auth: true, h: (*server).changePassword},
+		{method: "POST", path: "/api/v1/auth/mfa/enrol", h: (*server).enrolMFA},
+		{method: "POST", path: "/api/v1/auth/mfa/confirm", h: (*server).confirmMFA},
+		{method: "POST", path: "/api/v1/users", auth: true, h: (*server).createUser},
+		{method: "GET", path: "/api/v1/users", auth: true, h: (*server).listUsers},
+		{method: "POST", path: "/api/v1/users/{id}/disable", auth: true, h: (*server).disableUser},
+		{method: "POST", path: "/api/v1/users/{id}/reset-mfa", auth: true, h: (*server).resetMFA},
+		{method: "POST", path: "/api/v1/tokens", auth: true, h: (*server).createToken},
+		{method: "DELETE", path: "/api/v1/tokens/{id}", auth: true, h: (*server).revokeToken},
 	}
 }
 
@@ -140,11 +176,13 @@ func New(svc *service.Service, opts Options) http.Handler {
 		log:       opts.Log,
 		version:   opts.Version,
 		maxUpload: opts.MaxUploadBytes,
-		auth:      append([]Authenticator{newBearer(svc, opts.TokenCacheTTL)}, opts.Authenticators...),
+		auth:      append([]Authenticator{newBearer(svc, opts.TokenCacheTTL), sessionAuth{svc}}, opts.Authenticators...),
 		metrics:   newMetrics(reg),
 		openapi:   openAPIDocument(opts.Version),
 		ids:       newIDSource(),
 		mux:       http.NewServeMux(),
+		limits:    newRateLimiter(opts.RateLimits),
+		csrf:      http.NewCrossOriginProtection(),
 	}
 	s.metrics.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s.log}})
 	for _, rt := range routeTable() {
@@ -161,16 +199,32 @@ func (s *server) adapt(rt route) http.Handler {
 		if rw != nil {
 			rw.quiet = rt.quiet
 		}
+		// Body cap and the per-IP limits (ratelimit.go).
+		if err := s.admit(w, r, rt); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		var p *authz.Principal
 		if rt.auth {
 			var err error
 			if p, err = s.authenticate(r); err != nil {
+				s.refused(r, err)
 				s.writeError(w, r, err)
 				return
 			}
 			if rw != nil {
 				rw.user = p.UserID
 			}
+			stampClient(p, w, r)
+			if err := s.admitPrincipal(w, rt, p); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		// CSRF: cookie sessions and sign-in (session.go).
+		if err := s.checkOrigin(r, p); err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		if err := rt.h(s, w, r, p); err != nil {
 			s.writeError(w, r, err)
@@ -179,6 +233,8 @@ func (s *server) adapt(rt route) http.Handler {
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request, _ *authz.Principal) error {
+	// Nothing private here, but a cached "ok" would hide an outage.
+	w.Header()["Cache-Control"] = hdrNoCache
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, err := io.WriteString(w, "ok\n")
 	return err

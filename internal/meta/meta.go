@@ -95,12 +95,86 @@ type Tx interface {
 	// Enqueue adds a job in this transaction: it becomes visible to
 	// workers only if the transaction commits.
 	Enqueue(ctx context.Context, j *tuku.Job) error
+
+	// ---- accounts (sessions, MFA, user and token changes) ----
+
+	// UpdateUser writes display name, role, password hash, disabled,
+	// locale and password_changed_at.
+	UpdateUser(ctx context.Context, u *tuku.User) error
+	ListTokens(ctx context.Context, userID string) ([]tuku.Token, error)
+	GetToken(ctx context.Context, id string) (*tuku.Token, error)
+	// RevokeToken sets revoked_at (NotFound for an unknown ID; revoking a
+	// revoked token keeps the first time).
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+
+	CreateSession(ctx context.Context, s *tuku.Session) error
+	GetSession(ctx context.Context, hash string) (*tuku.Session, error)
+	// TouchSession updates last_seen and mfa_pending.
+	TouchSession(ctx context.Context, s *tuku.Session) error
+	DeleteSession(ctx context.Context, hash string) error
+	// DeleteUserSessions ends every session of a user and returns how many.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// DeleteSessionsBefore removes sessions last seen before t (expiry).
+	DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error)
+
+	// MFA: one row per user. PutMFA inserts or replaces.
+	GetMFA(ctx context.Context, userID string) (*tuku.MFA, error)
+	PutMFA(ctx context.Context, m *tuku.MFA) error
+	DeleteMFA(ctx context.Context, userID string) error
+
+	// ---- grants ----
+
+	// PutGrant inserts or replaces the grant of (user, customer, project);
+	// it fills in ID and CreatedAt when empty.
+	PutGrant(ctx context.Context, g *tuku.Grant) error
+	GetGrant(ctx context.Context, id string) (*tuku.Grant, error)
+	DeleteGrant(ctx context.Context, id string) error
+	// ListGrants returns the grants matching the non-empty fields of f.
+	ListGrants(ctx context.Context, f GrantFilter) ([]tuku.Grant, error)
+
+	// ---- audit (append-only; see package audit for the chain) ----
+
+	// AuditHead returns the last row's sequence number and hash (0, ""
+	// for an empty log) and locks the log until the transaction ends, so
+	// concurrent appends chain one after another.
+	AuditHead(ctx context.Context) (seq int64, hash string, err error)
+	// InsertAudit stores a row whose Seq and hashes the caller computed
+	// from AuditHead. There is no update or delete.
+	InsertAudit(ctx context.Context, e *tuku.AuditEvent) error
+	// ListAudit returns rows matching f, newest first, and the cursor of
+	// the next page.
+	ListAudit(ctx context.Context, f AuditFilter) ([]tuku.AuditEvent, string, error)
+	// WalkAudit calls fn for every row in sequence order from seq from
+	// (inclusive); it stops at fn's first error and returns it.
+	WalkAudit(ctx context.Context, from int64, fn func(e *tuku.AuditEvent) error) error
+}
+
+// GrantFilter selects grants; empty fields do not filter.
+type GrantFilter struct {
+	UserID     string
+	CustomerID string
+	ProjectID  string
+}
+
+// AuditFilter selects audit rows; zero fields do not filter.
+type AuditFilter struct {
+	ActorID    string
+	Action     string // exact, or a prefix ending in "." ("asset.")
+	TargetID   string
+	CustomerID string
+	Outcome    string
+	From, To   time.Time
+	Cursor     string
+	Limit      int // default 100, max 1000
 }
 
 // AssetFilter selects assets. Zero fields do not filter.
 type AssetFilter struct {
 	CustomerID  string
 	CustomerIDs []string // any of these (for grants); nil = no restriction
+	// Scopes restricts to assets inside any one of them (what a member's
+	// grants open); nil = no restriction, empty = nothing.
+	Scopes      []AssetScope
 	ProjectID   string
 	Tag         string
 	Category    string
@@ -110,6 +184,14 @@ type AssetFilter struct {
 	From, To    time.Time // on the capture time (else upload time), inclusive From, exclusive To
 	Cursor      string    // from a previous page
 	Limit       int       // default 50, max 1000
+}
+
+// AssetScope is a part of the library: a customer's assets, or only one
+// project's (ProjectID != ""), whose sensitivity is one of Sensitivities.
+type AssetScope struct {
+	CustomerID    string
+	ProjectID     string
+	Sensitivities []string
 }
 
 // Rendition is a derived image stored in the blob store.

@@ -51,13 +51,32 @@ func (s *Service) assetRendition(ctx context.Context, p *authz.Principal, id, si
 	if err != nil {
 		return nil, nil, err
 	}
-	if authz.Check(p, authz.ViewAsset, authz.Resource{CustomerID: a.CustomerID}) != nil {
-		if p == nil || p.UserID == "" {
-			return nil, nil, errs.E(errs.Unauth, "asset", "authentication required", nil)
-		}
-		return nil, nil, notFound("asset")
+	if err := checkAsset(p, authz.ViewAsset, a); err != nil {
+		return nil, nil, err
 	}
 	return a, r, nil
+}
+
+// assetResource is what the policy needs to know about an asset.
+func assetResource(a *tuku.Asset) authz.Resource {
+	return authz.Resource{CustomerID: a.CustomerID, ProjectID: a.ProjectID, Sensitivity: a.Sensitivity}
+}
+
+// checkAsset checks action on asset a. An asset p may not even view
+// answers exactly like a missing one; one it may view but not act on
+// gets the policy's permission error.
+func checkAsset(p *authz.Principal, action authz.Action, a *tuku.Asset) error {
+	err := authz.Check(p, action, assetResource(a))
+	if err == nil {
+		return nil
+	}
+	if p == nil || p.UserID == "" {
+		return errs.E(errs.Unauth, "asset", "authentication required", nil)
+	}
+	if action != authz.ViewAsset && authz.Check(p, authz.ViewAsset, assetResource(a)) == nil {
+		return err
+	}
+	return notFound("asset")
 }
 
 // current reports whether a rendition was made by this engine version.
@@ -126,32 +145,29 @@ func (s *Service) ListAssets(ctx context.Context, p *authz.Principal, q AssetQue
 			}
 			f.CustomerID = c.ID
 			if q.Project != "" {
-				pr, err := resolveProject(ctx, tx, c, q.Project)
+				pr, err := resolveVisibleProject(ctx, tx, p, c, q.Project)
 				if err != nil {
 					return err
 				}
 				f.ProjectID = pr.ID
 			}
 		} else if q.Project != "" {
-			pr, err := tx.GetProject(ctx, q.Project)
-			if err != nil || !authz.CanSeeCustomer(p, pr.CustomerID) {
+			var pr *tuku.Project
+			var err error
+			if tuku.ValidID(q.Project) {
+				pr, err = tx.GetProject(ctx, q.Project)
+			}
+			if pr == nil || err != nil || authz.Check(p, authz.ViewCustomer, authz.Resource{CustomerID: pr.CustomerID, ProjectID: pr.ID}) != nil {
+				if err != nil && !errors.Is(err, errs.NotFound) {
+					return err
+				}
 				return notFound("project")
 			}
 			f.ProjectID = pr.ID
 		}
-		if p.Role != tuku.RoleAdmin || p.OnlyCustomerID != "" {
-			// Restrict to the customers this principal may see.
-			cs, err := tx.ListCustomers(ctx)
-			if err != nil {
-				return err
-			}
-			f.CustomerIDs = []string{}
-			for _, c := range cs {
-				if authz.Check(p, authz.ViewAsset, authz.Resource{CustomerID: c.ID}) == nil {
-					f.CustomerIDs = append(f.CustomerIDs, c.ID)
-				}
-			}
-		}
+		// Restrict, in SQL, to what this principal may see: so that pages,
+		// cursors and counts never include, or reveal, hidden assets.
+		f.Scopes = assetScopes(p, authz.ViewAsset)
 		var err error
 		page.Assets, page.NextCursor, err = tx.ListAssets(ctx, f)
 		if errs.KindOf(err) == errs.Invalid {
@@ -201,10 +217,24 @@ func (s *Service) OpenOriginal(ctx context.Context, p *authz.Principal, id strin
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkAsset(p, authz.DownloadOriginal, a); err != nil {
+		return nil, nil, err
+	}
 	key := blob.OriginalKey(a.CustomerID, a.SHA256)
 	rc, err := s.blobs.Open(ctx, key)
 	if err != nil {
 		return nil, nil, errs.E(errs.KindOf(err), "asset.original", "the original is unavailable", err)
+	}
+	// Every read of an original is audited, in a write transaction of its
+	// own (one row, a few ms: originals are fetched one at a time, unlike
+	// thumbnails, which are not audited). No row, no bytes.
+	err = s.meta.Tx(ctx, func(tx meta.Tx) error {
+		return s.audit(ctx, tx, p, tuku.AuditEvent{Action: "asset.download", TargetType: "asset", TargetID: a.ID,
+			CustomerID: a.CustomerID, Detail: auditDetail(map[string]string{"sha256": a.SHA256, "size": strconv.FormatInt(a.Size, 10)})})
+	})
+	if err != nil {
+		rc.Close()
+		return nil, nil, err
 	}
 	name := a.OriginalFilename
 	if name == "" {
@@ -228,7 +258,9 @@ func (s *Service) OpenRendition(ctx context.Context, p *authz.Principal, id, siz
 	// cache, else one read transaction for the asset and its rendition.
 	a, r, hit := s.cache.get(id, size, s.now())
 	if hit {
-		if authz.Check(p, authz.ViewAsset, authz.Resource{CustomerID: a.CustomerID}) != nil {
+		// The full resource (project, sensitivity) as cached: a change
+		// made here drops the entry (forget), one made elsewhere ages out.
+		if authz.Check(p, authz.ViewAsset, assetResource(a)) != nil {
 			a, r, hit = nil, nil, false // let the slow path give the right error
 		}
 	}
@@ -388,4 +420,23 @@ func (s *Service) HandleRenderJob(ctx context.Context, j *tuku.Job) error {
 		return nil
 	}
 	return s.renderSizes(ctx, a, todo)
+}
+
+// assetScopes turns the policy's scopes of p for action into a filter:
+// nil (no restriction) for an unrestricted admin, else the scopes, empty
+// when p may see nothing.
+func assetScopes(p *authz.Principal, action authz.Action) []meta.AssetScope {
+	scopes, all := authz.ViewScopes(p, action)
+	if all {
+		return nil
+	}
+	out := make([]meta.AssetScope, 0, len(scopes))
+	for _, sc := range scopes {
+		ms := meta.AssetScope{CustomerID: sc.CustomerID, ProjectID: sc.ProjectID}
+		for _, x := range authz.SensitivitiesUpTo(sc.MaxSensitivity) {
+			ms.Sensitivities = append(ms.Sensitivities, string(x))
+		}
+		out = append(out, ms)
+	}
+	return out
 }

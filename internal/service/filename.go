@@ -18,8 +18,25 @@ const MaxFilenameBytes = 255
 // or invalid characters, no leading dots, not a Windows reserved device
 // name, at most 255 bytes cut on a character boundary keeping the
 // extension. The name is only ever a label: storage keys never derive from it.
-// It returns "" when nothing usable is left.
+// It returns "" when nothing usable is left. It is idempotent: a cleaned
+// name cleans to itself.
 func CleanFilename(name string) string {
+	// One pass can leave something a second pass would change: "%0\x060"
+	// loses its control character and becomes "%00", an escaped NUL; a
+	// doubly escaped "%252F" becomes "%2F". So clean to a fixed point.
+	// Each pass that changes a name shortens it or settles it, and a name
+	// nested deeper than the passes allow loses its '%' instead.
+	for range 8 {
+		next := cleanFilenameOnce(name)
+		if next == name {
+			return name
+		}
+		name = next
+	}
+	return cleanFilenameOnce(strings.ReplaceAll(name, "%", "_"))
+}
+
+func cleanFilenameOnce(name string) string {
 	if !utf8.ValidString(name) {
 		name = strings.ToValidUTF8(name, "")
 	}
@@ -48,20 +65,32 @@ func CleanFilename(name string) string {
 			b.WriteRune(r)
 		}
 	}
-	name = strings.TrimSpace(b.String())
-	name = strings.TrimLeft(name, ".")
-	name = strings.TrimRight(name, ". ")
-	if isReservedWindowsName(name) {
-		name = "_" + name
-	}
+	// Dots and spaces interleaved at either end (". . x") go together:
+	// trimming one kind and then the other left " x", which a second
+	// cleaning changed again (found by FuzzCleanFilename).
+	name = trimDotsAndSpace(b.String())
 	if len(name) > MaxFilenameBytes {
 		ext := ""
 		if i := strings.LastIndexByte(name, '.'); i > 0 && len(name)-i <= 16 {
 			ext = name[i:]
 		}
-		name = truncateUTF8(name[:len(name)-len(ext)], MaxFilenameBytes-len(ext)) + ext
+		// The cut may end the stem on a space or dot.
+		name = trimDotsAndSpace(truncateUTF8(name[:len(name)-len(ext)], MaxFilenameBytes-len(ext)) + ext)
+	}
+	if isReservedWindowsName(name) {
+		name = "_" + name
+		if len(name) > MaxFilenameBytes {
+			name = trimDotsAndSpace(truncateUTF8(name, MaxFilenameBytes))
+		}
 	}
 	return name
+}
+
+// trimDotsAndSpace removes leading dots (hidden files, "..") and trailing
+// dots (Windows drops them), and white space at both ends.
+func trimDotsAndSpace(s string) string {
+	dotOrSpace := func(r rune) bool { return r == '.' || unicode.IsSpace(r) }
+	return strings.TrimRightFunc(strings.TrimLeftFunc(s, dotOrSpace), dotOrSpace)
 }
 
 func isReservedWindowsName(name string) bool {
@@ -69,6 +98,8 @@ func isReservedWindowsName(name string) bool {
 	if i := strings.IndexByte(stem, '.'); i >= 0 {
 		stem = stem[:i]
 	}
+	// Windows ignores spaces before the extension: "AUX .txt" is AUX.
+	stem = strings.TrimRight(stem, " ")
 	switch stem {
 	case "CON", "PRN", "AUX", "NUL":
 		return true

@@ -91,12 +91,59 @@ func (h *headWriter) Write(p []byte) (int, error) {
 // a child process, read the file's metadata, store original and thumbnail,
 // and record the asset with its tags, name and a job for larger renditions
 // in one transaction. A rejected file leaves nothing behind.
+//
+// Uploads are audited: "asset.upload" in the transaction that records a new
+// asset, and for a duplicate or a rejected file a row of its own.
 func (s *Service) Ingest(ctx context.Context, p *authz.Principal, req IngestRequest) (*IngestResult, error) {
+	var tgt *ingestTarget
+	res, err := s.ingest(ctx, p, req, &tgt)
+	if err != nil {
+		s.auditUpload(ctx, p, req, tgt, nil, err)
+	} else if res.Status == Duplicate {
+		s.auditUpload(ctx, p, req, tgt, res.Asset, nil)
+	}
+	return res, err
+}
+
+// auditUpload records an upload that created no asset: a duplicate (a is
+// the existing asset) or a rejected file (err). An unauthenticated caller
+// is not logged (nothing was attempted on anyone's behalf), nor a
+// cancelled request. It runs in its own transaction and only logs its own
+// failure: the caller's outcome stands.
+func (s *Service) auditUpload(ctx context.Context, p *authz.Principal, req IngestRequest, tgt *ingestTarget, a *tuku.Asset, cause error) {
+	if p == nil || p.UserID == "" || ctx.Err() != nil {
+		return
+	}
+	ev := tuku.AuditEvent{Action: "asset.upload", TargetType: "asset"}
+	d := map[string]string{"filename": CleanFilename(req.Filename), "source": req.Source}
+	if tgt != nil && tgt.customer != nil {
+		ev.CustomerID = tgt.customer.ID
+	} else {
+		d["customer"] = req.Customer
+	}
+	if a != nil {
+		ev.TargetID, ev.CustomerID = a.ID, a.CustomerID
+		d["status"] = Duplicate
+	} else {
+		ev.Outcome = OutcomeFailed
+		if k := errs.KindOf(cause); k == errs.Permission || k == errs.Unauth {
+			ev.Outcome = OutcomeDenied
+		}
+		d["status"], d["error"], d["message"] = Rejected, string(errs.KindOf(cause)), errs.Message(cause)
+	}
+	ev.Detail = auditDetail(d)
+	if err := s.meta.Tx(ctx, func(tx meta.Tx) error { return s.audit(ctx, tx, p, ev) }); err != nil {
+		s.log.Error("audit row for an upload not written", "err", err)
+	}
+}
+
+func (s *Service) ingest(ctx context.Context, p *authz.Principal, req IngestRequest, tgtOut **ingestTarget) (*IngestResult, error) {
 	const op = "ingest"
 	tgt, err := s.ingestTarget(ctx, p, req)
 	if err != nil {
 		return nil, err
 	}
+	*tgtOut = tgt
 	manualTags, err := cleanTags(req.Tags)
 	if err != nil {
 		return nil, err
@@ -114,6 +161,10 @@ func (s *Service) Ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 	}
 	if !sens.Valid() {
 		return nil, errs.Ef(errs.Invalid, op, "unknown sensitivity %q (public, internal, confidential, restricted)", req.Sensitivity)
+	}
+	// No one files an asset it could not see afterwards.
+	if err := authz.Check(p, authz.UploadAsset, authz.Resource{CustomerID: tgt.customer.ID, ProjectID: tgt.projectID(), Sensitivity: sens}); err != nil {
+		return nil, err
 	}
 	if req.Body == nil {
 		return nil, errs.E(errs.Invalid, op, "no file given", nil)
@@ -157,6 +208,9 @@ func (s *Service) Ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 	if a, err := s.existing(ctx, tgt.customer.ID, sum); err != nil {
 		return nil, err
 	} else if a != nil {
+		if err := hiddenDuplicate(p, a); err != nil {
+			return nil, err
+		}
 		if req.Local != nil {
 			s.rememberImport(ctx, tgt.customer.ID, req.Local, a.ID)
 		}
@@ -275,17 +329,21 @@ func (s *Service) Ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 			}
 		}
 		if req.Local != nil {
-			return tx.PutImportRecord(ctx, importRecord(a.CustomerID, req.Local, a.ID))
+			if err := tx.PutImportRecord(ctx, importRecord(a.CustomerID, req.Local, a.ID)); err != nil {
+				return err
+			}
 		}
-		return nil
+		return s.audit(ctx, tx, p, tuku.AuditEvent{Action: "asset.upload", TargetType: "asset", TargetID: a.ID,
+			CustomerID: a.CustomerID, Detail: auditDetail(map[string]string{"status": Imported,
+				"filename": a.OriginalFilename, "sha256": a.SHA256, "size": fmt.Sprint(a.Size), "source": a.Source})})
 	})
 	if errors.Is(err, errs.Conflict) {
 		// Another upload of the same bytes won the race.
 		if ex, err2 := s.existing(ctx, a.CustomerID, sum); err2 == nil && ex != nil {
 			dup = true
 			a = ex
-			err = nil
-			if req.Local != nil {
+			err = hiddenDuplicate(p, ex)
+			if req.Local != nil && err == nil {
 				s.rememberImport(ctx, a.CustomerID, req.Local, a.ID)
 			}
 		}
@@ -310,21 +368,40 @@ func (s *Service) ingestTarget(ctx context.Context, p *authz.Principal, req Inge
 		if !authz.CanSeeCustomer(p, c.ID) {
 			return notFound("customer")
 		}
-		if err := authz.Check(p, authz.UploadAsset, authz.Resource{CustomerID: c.ID}); err != nil {
-			return err
-		}
 		t.customer = c
+		r := authz.Resource{CustomerID: c.ID}
 		if strings.TrimSpace(req.Project) != "" {
-			if t.project, err = resolveProject(ctx, tx, c, req.Project); err != nil {
+			if t.project, err = resolveVisibleProject(ctx, tx, p, c, req.Project); err != nil {
 				return err
 			}
+			r.ProjectID = t.project.ID
 		}
-		return nil
+		// The sensitivity is checked once it is known (Ingest).
+		return authz.Check(p, authz.UploadAsset, r)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &t, nil
+}
+
+func (t *ingestTarget) projectID() string {
+	if t.project == nil {
+		return ""
+	}
+	return t.project.ID
+}
+
+// hiddenDuplicate: the customer already has these bytes as an asset p may
+// not see (another project, a higher sensitivity). Assets are unique per
+// customer and content, so the upload cannot make a second one, and
+// returning the existing one would show it: refuse, naming nothing. (The
+// uploader learns only that the bytes it holds are on file.)
+func hiddenDuplicate(p *authz.Principal, a *tuku.Asset) error {
+	if authz.Check(p, authz.ViewAsset, assetResource(a)) == nil {
+		return nil
+	}
+	return errs.E(errs.Conflict, "ingest", "this file is already on file for the customer", nil)
 }
 
 func (s *Service) existing(ctx context.Context, customerID, sum string) (*tuku.Asset, error) {
@@ -448,9 +525,13 @@ func (s *Service) rememberImport(ctx context.Context, customerID string, lf *Loc
 // costs the same per file however large the library. It returns "" when
 // the file must be read.
 func (s *Service) CheckImport(ctx context.Context, p *authz.Principal, customerID string, lf LocalFile) (string, error) {
-	if err := authz.Check(p, authz.UploadAsset, authz.Resource{CustomerID: customerID}); err != nil {
-		return "", err
+	if p == nil || p.UserID == "" {
+		return "", errs.E(errs.Unauth, "import", "authentication required", nil)
 	}
+	if !authz.CanSeeCustomer(p, customerID) {
+		return "", notFound("customer")
+	}
+	_, all := authz.ViewScopes(p, authz.UploadAsset)
 	var id string
 	err := s.meta.View(ctx, func(tx meta.Tx) error {
 		r, err := tx.GetImportRecord(ctx, customerID, lf.Path)
@@ -460,7 +541,16 @@ func (s *Service) CheckImport(ctx context.Context, p *authz.Principal, customerI
 		if r.Size == lf.Size && r.ModTimeNs == lf.ModTimeNs && r.Inode == lf.Inode {
 			id = r.AssetID
 		}
-		return nil
+		if id == "" || all {
+			return nil
+		}
+		// Not an unrestricted admin: the earlier import may have been
+		// someone else's, into a part p may not upload to or see.
+		a, err := tx.GetAsset(ctx, id)
+		if err == nil && authz.Check(p, authz.UploadAsset, assetResource(a)) != nil {
+			id = ""
+		}
+		return err
 	})
 	if errors.Is(err, errs.NotFound) {
 		return "", nil

@@ -60,7 +60,11 @@ func (s *Service) CreateCustomer(ctx context.Context, p *authz.Principal, in New
 			}
 			c.Code = code
 		}
-		return tx.CreateCustomer(ctx, c)
+		if err := tx.CreateCustomer(ctx, c); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, tuku.AuditEvent{Action: "customer.create", TargetType: "customer", TargetID: c.ID,
+			CustomerID: c.ID, Detail: auditDetail(map[string]string{"name": c.Name, "code": c.Code, "sensitivity": string(c.Sensitivity)})})
 	})
 	if err != nil {
 		return nil, err
@@ -194,7 +198,11 @@ func (s *Service) CreateProject(ctx context.Context, p *authz.Principal, custome
 			return err
 		}
 		pr = &tuku.Project{ID: tuku.NewID(), CustomerID: c.ID, Name: name, Notes: cleanText(notes, 4000), CreatedAt: s.now().UTC()}
-		return tx.CreateProject(ctx, pr)
+		if err := tx.CreateProject(ctx, pr); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, tuku.AuditEvent{Action: "project.create", TargetType: "project", TargetID: pr.ID,
+			CustomerID: c.ID, Detail: auditDetail(map[string]string{"name": pr.Name})})
 	})
 	if err != nil {
 		return nil, err
@@ -213,7 +221,13 @@ func (s *Service) ListProjects(ctx context.Context, p *authz.Principal, customer
 		if !authz.CanSeeCustomer(p, c.ID) {
 			return notFound("customer")
 		}
-		out, err = tx.ListProjects(ctx, c.ID)
+		all, err := tx.ListProjects(ctx, c.ID)
+		// A member granted one project sees that project only.
+		for _, pr := range all {
+			if authz.Check(p, authz.ViewCustomer, authz.Resource{CustomerID: c.ID, ProjectID: pr.ID}) == nil {
+				out = append(out, pr)
+			}
+		}
 		return err
 	})
 	return out, err
@@ -240,7 +254,24 @@ func resolveProject(ctx context.Context, tx meta.Tx, c *tuku.Customer, ref strin
 			return &ps[i], nil
 		}
 	}
-	return nil, errs.Ef(errs.NotFound, "project", "customer %s has no project %q", c.Code, ref)
+	return nil, projectNotFound(c, ref)
+}
+
+func projectNotFound(c *tuku.Customer, ref string) error {
+	return errs.Ef(errs.NotFound, "project", "customer %s has no project %q", c.Code, strings.TrimSpace(ref))
+}
+
+// resolveVisibleProject is resolveProject for p: a project p may not see
+// answers exactly like a missing one.
+func resolveVisibleProject(ctx context.Context, tx meta.Tx, p *authz.Principal, c *tuku.Customer, ref string) (*tuku.Project, error) {
+	pr, err := resolveProject(ctx, tx, c, ref)
+	if err != nil {
+		return nil, err
+	}
+	if authz.Check(p, authz.ViewCustomer, authz.Resource{CustomerID: c.ID, ProjectID: pr.ID}) != nil {
+		return nil, projectNotFound(c, ref)
+	}
+	return pr, nil
 }
 
 func notFound(what string) error {

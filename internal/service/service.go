@@ -40,6 +40,17 @@ type Config struct {
 	// about an asset (default 2 s; negative turns the cache off). Changes
 	// made by other processes take effect within it.
 	CacheTTL time.Duration
+
+	// RequireMFA makes a second factor mandatory: role names ("admin",
+	// "member") or "all" (RequireMFAAll). A user it covers who has not
+	// enrolled gets a session that may only enrol. Until Tuku has stored
+	// settings, this is how an administrator requires MFA.
+	RequireMFA []string
+	// SessionIdle ends a browser session unused for this long (default
+	// 30 min); SessionMax ends any session this long after sign-in
+	// (default 12 h).
+	SessionIdle time.Duration
+	SessionMax  time.Duration
 }
 
 // DefaultNamingTemplate is the display-name template of DESIGN.md.
@@ -67,6 +78,7 @@ type Service struct {
 	namer  *Namer
 	render *flight
 	cache  *renditionCache
+	auth   *authState
 }
 
 // New validates cfg and builds a Service.
@@ -104,6 +116,10 @@ func New(cfg Config, d Deps) (*Service, error) {
 			return nil, errs.Ef(errs.Invalid, "service.new", "unknown rendition size %q", n)
 		}
 	}
+	auth, err := newAuthState(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -113,7 +129,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return &Service{
 		cfg: cfg, meta: d.Meta, blobs: d.Blobs, engine: d.Engine, extr: d.Extract,
 		log: d.Log, now: d.Now, namer: namer, render: newFlight(),
-		cache: newRenditionCache(cfg.CacheTTL, 100_000),
+		cache: newRenditionCache(cfg.CacheTTL, 100_000), auth: auth,
 	}, nil
 }
 

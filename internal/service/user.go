@@ -82,10 +82,12 @@ func (s *Service) CreateUser(ctx context.Context, p *authz.Principal, in NewUser
 	if err := authz.Check(p, authz.ManageUsers, authz.Resource{}); err != nil {
 		return nil, "", err
 	}
-	return s.createUser(ctx, in)
+	return s.createUser(ctx, p, in, nil)
 }
 
-func (s *Service) createUser(ctx context.Context, in NewUser) (*tuku.User, string, error) {
+// createUser adds the account and its audit row (by p, with extra detail)
+// in one transaction.
+func (s *Service) createUser(ctx context.Context, p *authz.Principal, in NewUser, detail map[string]string) (*tuku.User, string, error) {
 	email := tuku.NormEmail(in.Email)
 	if at := strings.IndexByte(email, '@'); at < 1 || at == len(email)-1 || len(email) > 254 || strings.ContainsAny(email, " \t\r\n<>") {
 		return nil, "", errs.Ef(errs.Invalid, "user.create", "%q is not an email address", in.Email)
@@ -110,7 +112,17 @@ func (s *Service) createUser(ctx context.Context, in NewUser) (*tuku.User, strin
 	if u.DisplayName == "" {
 		u.DisplayName = email[:strings.IndexByte(email, '@')]
 	}
-	if err := s.meta.Tx(ctx, func(tx meta.Tx) error { return tx.CreateUser(ctx, u) }); err != nil {
+	if detail == nil {
+		detail = map[string]string{}
+	}
+	detail["email"], detail["role"] = u.Email, string(u.Role)
+	err = s.meta.Tx(ctx, func(tx meta.Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, tuku.AuditEvent{Action: "user.create", TargetType: "user", TargetID: u.ID, Detail: auditDetail(detail)})
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	return u, pw, nil
@@ -130,7 +142,8 @@ func (s *Service) EnsureAdmin(ctx context.Context, email string) (*tuku.User, st
 	if n > 0 {
 		return nil, "", nil
 	}
-	u, pw, err := s.createUser(ctx, NewUser{Email: email, DisplayName: "Administrator", Role: tuku.RoleAdmin})
+	u, pw, err := s.createUser(ctx, &authz.System, NewUser{Email: email, DisplayName: "Administrator", Role: tuku.RoleAdmin},
+		map[string]string{"first_admin": "true"})
 	if errors.Is(err, errs.Conflict) { // another process won
 		return nil, "", nil
 	}
@@ -203,7 +216,11 @@ func (s *Service) CreateToken(ctx context.Context, p *authz.Principal, in NewTok
 			scope = "read"
 		}
 		tok = &tuku.Token{ID: tuku.NewID(), UserID: u.ID, Name: cleanText(in.Name, 100), Hash: hashToken(secret), Scope: scope, CustomerID: cust, CreatedAt: s.now().UTC()}
-		return tx.CreateToken(ctx, tok)
+		if err := tx.CreateToken(ctx, tok); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, tuku.AuditEvent{Action: "token.create", TargetType: "token", TargetID: tok.ID, CustomerID: cust,
+			Detail: auditDetail(map[string]string{"user": u.ID, "email": u.Email, "name": tok.Name, "scope": scope})})
 	})
 	if err != nil {
 		return nil, "", err
@@ -220,7 +237,7 @@ func hashToken(secret string) string {
 // errs.Unauth with the same message, so a caller learns nothing about why.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*authz.Principal, error) {
 	bad := errs.E(errs.Unauth, "auth", "invalid or expired token", nil)
-	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 200 {
+	if !WellFormedToken(secret) {
 		return nil, bad
 	}
 	var p *authz.Principal
@@ -239,7 +256,10 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*authz.Princ
 		if u.Disabled {
 			return bad
 		}
-		p = &authz.Principal{UserID: u.ID, Email: u.Email, Role: u.Role, ReadOnly: t.Scope == "read", OnlyCustomerID: t.CustomerID}
+		if p, err = s.principal(ctx, tx, u, "token"); err != nil {
+			return err
+		}
+		p.ReadOnly, p.OnlyCustomerID = t.Scope == "read", t.CustomerID
 		return nil
 	})
 	if err != nil {
@@ -259,8 +279,11 @@ func (s *Service) PrincipalFor(ctx context.Context, email string) (*authz.Princi
 		if err != nil {
 			return err
 		}
-		p = &authz.Principal{UserID: u.ID, Email: u.Email, Role: u.Role}
-		return nil
+		if u.Disabled {
+			return errs.Ef(errs.Permission, "user", "the user %q is disabled", email)
+		}
+		p, err = s.principal(ctx, tx, u, "cli")
+		return err
 	})
 	if errors.Is(err, errs.NotFound) {
 		return nil, errs.Ef(errs.NotFound, "user", "no user with email %q", email)

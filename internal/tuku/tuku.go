@@ -219,13 +219,16 @@ func (r Role) Valid() bool { return r == RoleAdmin || r == RoleMember }
 
 // User is a member of staff who signs in to Tuku.
 type User struct {
-	ID           string    `json:"id"`
-	Email        string    `json:"email"` // lower case, unique
-	DisplayName  string    `json:"display_name"`
-	Role         Role      `json:"role"`
-	PasswordHash string    `json:"-"`
-	Disabled     bool      `json:"disabled"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID           string `json:"id"`
+	Email        string `json:"email"` // lower case, unique
+	DisplayName  string `json:"display_name"`
+	Role         Role   `json:"role"`
+	PasswordHash string `json:"-"`
+	Disabled     bool   `json:"disabled"`
+	Locale       string `json:"locale"` // "zh-CN", "en" or "" (from the browser)
+	// PasswordChangedAt: sessions created before it are dead.
+	PasswordChangedAt time.Time `json:"password_changed_at,omitzero"`
+	CreatedAt         time.Time `json:"created_at"`
 }
 
 // Token is an API token. Only the SHA-256 of the secret is stored.

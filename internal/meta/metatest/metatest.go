@@ -45,6 +45,18 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Jobs", testJobs},
 		{"JobsLeaseExpiry", testJobsLease},
 		{"JobsConcurrentClaim", testJobsConcurrentClaim},
+		// accounts, grants and audit (accounts.go, grants.go, audit.go)
+		{"UpdateUser", testUpdateUser},
+		{"Tokens", testTokens},
+		{"Sessions", testSessions},
+		{"MFA", testMFA},
+		{"Grants", testGrants},
+		{"AccountCascade", testAccountCascade},
+		{"AuditChain", testAuditChain},
+		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditList", testAuditList},
+		{"AuditWalk", testAuditWalk},
+		{"AuditAppendOnly", testAuditAppendOnly},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

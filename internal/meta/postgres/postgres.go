@@ -65,6 +65,7 @@ func Dialect() sqldb.Dialect {
 		DollarPlaceholders: true,
 		Like:               "ILIKE",
 		SkipLocked:         "FOR UPDATE SKIP LOCKED",
+		LockHead:           "FOR UPDATE",
 		// Any constant will do; it only has to be the same in every
 		// tuku process using this database.
 		MigrationLock: "SELECT pg_advisory_xact_lock(7275847)",

@@ -253,6 +253,32 @@ func (t *Tx) where(f *meta.AssetFilter) (clause string, args []any, none bool) {
 		}
 		add(`a.customer_id IN (`+placeholders(len(ids))+`)`, ids...)
 	}
+	if f.Scopes != nil {
+		// One OR-ed condition per scope (a member's grants): its customer,
+		// its project when it names one, and the sensitivities it opens.
+		var ors []string
+		var sargs []any
+		for _, sc := range f.Scopes {
+			if len(sc.Sensitivities) == 0 {
+				continue
+			}
+			c := `(a.customer_id = ?`
+			sargs = append(sargs, sc.CustomerID)
+			if sc.ProjectID != "" {
+				c += ` AND a.project_id = ?`
+				sargs = append(sargs, sc.ProjectID)
+			}
+			c += ` AND a.sensitivity IN (` + placeholders(len(sc.Sensitivities)) + `))`
+			for _, x := range sc.Sensitivities {
+				sargs = append(sargs, x)
+			}
+			ors = append(ors, c)
+		}
+		if len(ors) == 0 {
+			return "", nil, true
+		}
+		add(`(`+strings.Join(ors, " OR ")+`)`, sargs...)
+	}
 	if f.ProjectID != "" {
 		add(`a.project_id = ?`, f.ProjectID)
 	}

@@ -37,6 +37,13 @@ type Dialect struct {
 	// (BEGIN IMMEDIATE) so the plain statement is already atomic.
 	SkipLocked string
 
+	// LockHead ends the query that reads the audit log's head row.
+	// PostgreSQL needs "FOR UPDATE": the row lock makes concurrent appends
+	// wait for each other until commit, so each chains onto the last. On
+	// SQLite writes are already serialised (one writer connection, BEGIN
+	// IMMEDIATE), so the plain select is enough.
+	LockHead string
+
 	// MigrationLock, if set, runs first in every migration transaction so
 	// that two processes starting at once do not migrate concurrently
 	// (SQLite's BEGIN IMMEDIATE already serializes them).

@@ -46,6 +46,8 @@ var hotQueries = []string{
 	getTokenQuery,
 	getUserQuery,
 	getImportRecordQuery,
+	getSessionQuery,
+	grantsOfUserQuery,
 }
 
 func (p *pool) prepare(ctx context.Context, db *sql.DB, d *Dialect) error {
@@ -232,3 +234,12 @@ func fromNS(n int64) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
+
+// RawDB returns the write pool, for tests that must go around the store:
+// the audit tamper-detection tests edit rows with raw SQL (see
+// metatest.AllowAuditTamper). The application never calls it. On SQLite
+// the pool has one connection: do not use it while a Tx is running.
+func (s *Store) RawDB() *sql.DB { return s.w }
+
+// DialectName is the engine's name: "sqlite" or "postgres".
+func (s *Store) DialectName() string { return s.d.Name }

@@ -269,21 +269,21 @@ func (t *Tx) GetRendition(ctx context.Context, assetID, size string) (*meta.Rend
 
 // The hot read queries, prepared at Open (see hotQueries).
 const (
-	getTokenQuery        = `SELECT id, user_id, name, hash, scope, customer_id, created_at, revoked_at FROM tokens WHERE hash = ?`
+	getTokenQuery        = `SELECT ` + tokenCols + ` FROM tokens WHERE hash = ?`
 	getUserQuery         = `SELECT ` + userCols + ` FROM users WHERE id = ?`
 	getImportRecordQuery = `SELECT customer_id, path, size, mtime_ns, inode, asset_id FROM import_records WHERE customer_id = ? AND path = ?`
 	getRenditionQuery    = `SELECT asset_id, size, blob_key, format, width, height, bytes FROM renditions WHERE asset_id = ? AND size = ?`
 )
 
-const userCols = `id, email, display_name, role, password_hash, disabled, created_at`
+const userCols = `id, email, display_name, role, password_hash, disabled, locale, password_changed_at, created_at`
 
 func scanUser(sc interface{ Scan(...any) error }) (*tuku.User, error) {
 	var u tuku.User
-	var created int64
-	if err := sc.Scan(&u.ID, &u.Email, &u.DisplayName, &u.Role, &u.PasswordHash, &u.Disabled, &created); err != nil {
+	var pwChanged, created int64
+	if err := sc.Scan(&u.ID, &u.Email, &u.DisplayName, &u.Role, &u.PasswordHash, &u.Disabled, &u.Locale, &pwChanged, &created); err != nil {
 		return nil, err
 	}
-	u.CreatedAt = fromNS(created)
+	u.PasswordChangedAt, u.CreatedAt = fromNS(pwChanged), fromNS(created)
 	return &u, nil
 }
 
@@ -301,8 +301,8 @@ func (t *Tx) CreateUser(ctx context.Context, u *tuku.User) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = nowUTC()
 	}
-	_, err := t.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.DisplayName, string(u.Role), u.PasswordHash, u.Disabled, toNS(u.CreatedAt))
+	_, err := t.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.DisplayName, string(u.Role), u.PasswordHash, u.Disabled, u.Locale, toNS(u.PasswordChangedAt), toNS(u.CreatedAt))
 	return t.s.mapErr(op, err, "", "a user with email "+u.Email+" already exists")
 }
 
@@ -369,13 +369,21 @@ func (t *Tx) CreateToken(ctx context.Context, k *tuku.Token) error {
 // GetTokenByHash implements meta.Tx. Revoked tokens are returned too (with
 // RevokedAt set): the caller decides.
 func (t *Tx) GetTokenByHash(ctx context.Context, hash string) (*tuku.Token, error) {
+	k, err := scanToken(t.queryRow(ctx, getTokenQuery, hash))
+	if err != nil {
+		return nil, t.s.mapErr("meta.get_token", err, "token not found", "")
+	}
+	return k, nil
+}
+
+const tokenCols = `id, user_id, name, hash, scope, customer_id, created_at, revoked_at`
+
+func scanToken(sc interface{ Scan(...any) error }) (*tuku.Token, error) {
 	var k tuku.Token
 	var created int64
 	var revoked sql.NullInt64
-	err := t.queryRow(ctx, getTokenQuery, hash).
-		Scan(&k.ID, &k.UserID, &k.Name, &k.Hash, &k.Scope, &k.CustomerID, &created, &revoked)
-	if err != nil {
-		return nil, t.s.mapErr("meta.get_token", err, "token not found", "")
+	if err := sc.Scan(&k.ID, &k.UserID, &k.Name, &k.Hash, &k.Scope, &k.CustomerID, &created, &revoked); err != nil {
+		return nil, err
 	}
 	k.CreatedAt = fromNS(created)
 	if revoked.Valid {
