@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -53,6 +54,21 @@ func (c *cli) importCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// What was imported before from these paths: unchanged files
+			// are answered from this map without being read.
+			var prefixes []string
+			for _, arg := range args {
+				if abs, err := filepath.Abs(arg); err == nil {
+					if st, err := os.Stat(abs); err == nil && st.IsDir() {
+						abs = strings.TrimSuffix(abs, "/") + "/"
+					}
+					prefixes = append(prefixes, abs)
+				}
+			}
+			index, err := a.Service.ImportIndex(ctx, operator, cu.ID, prefixes)
+			if err != nil {
+				return err
+			}
 			base := service.IngestRequest{Customer: cu.ID, Project: project, Tags: tags, Description: desc, Category: category, Sensitivity: sens, Source: "import"}
 			if jobsN <= 0 {
 				jobsN = runtime.NumCPU() + 1
@@ -87,7 +103,7 @@ func (c *cli) importCmd() *cobra.Command {
 				go func() {
 					defer wg.Done()
 					for path := range work {
-						emit(importOne(ctx, a, cu.ID, base, path))
+						emit(importOne(ctx, a, index, base, path))
 					}
 				}()
 			}
@@ -127,7 +143,7 @@ func (c *cli) importCmd() *cobra.Command {
 }
 
 // importOne imports one file. Unchanged files imported before are not read.
-func importOne(ctx context.Context, a *app.App, customerID string, base service.IngestRequest, path string) importLine {
+func importOne(ctx context.Context, a *app.App, index map[string]service.ImportedFile, base service.IngestRequest, path string) importLine {
 	line := importLine{Path: path}
 	reject := func(err error) importLine {
 		if k := errs.KindOf(err); k == errs.Internal || k == errs.Unavailable {
@@ -144,8 +160,8 @@ func importOne(ctx context.Context, a *app.App, customerID string, base service.
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		lf.Inode = sys.Ino
 	}
-	if id, err := a.Service.CheckImport(ctx, operator, customerID, lf); err == nil && id != "" {
-		line.Status, line.AssetID = service.Duplicate, id
+	if f, ok := index[path]; ok && f.Unchanged(lf) {
+		line.Status, line.AssetID = service.Duplicate, f.AssetID
 		return line
 	}
 	f, err := os.Open(path)

@@ -91,6 +91,10 @@ type Tx interface {
 	// so re-importing an unchanged folder reads no file.
 	GetImportRecord(ctx context.Context, customerID, path string) (*ImportRecord, error)
 	PutImportRecord(ctx context.Context, r ImportRecord) error
+	// WalkImportRecords calls fn for every record of the customer whose
+	// path starts with prefix, in path order, so a whole folder is checked
+	// with one query. fn must not use the transaction.
+	WalkImportRecords(ctx context.Context, customerID, prefix string, fn func(ImportRecord) error) error
 
 	// Enqueue adds a job in this transaction: it becomes visible to
 	// workers only if the transaction commits.

@@ -519,41 +519,37 @@ func (s *Service) rememberImport(ctx context.Context, customerID string, lf *Loc
 	}
 }
 
-// CheckImport returns the ID of the asset a local file became when it was
-// imported before and has not changed since (same size, mtime and inode),
-// without reading the file: one indexed lookup, so re-importing a folder
-// costs the same per file however large the library. It returns "" when
-// the file must be read.
-func (s *Service) CheckImport(ctx context.Context, p *authz.Principal, customerID string, lf LocalFile) (string, error) {
-	if p == nil || p.UserID == "" {
-		return "", errs.E(errs.Unauth, "import", "authentication required", nil)
+// ImportIndex maps every local file imported before for this customer
+// under the given path prefixes (folders end in "/") to what it was then:
+// one query per prefix, so re-importing a folder costs a stat and a map
+// lookup per file, whatever the size of the library.
+func (s *Service) ImportIndex(ctx context.Context, p *authz.Principal, customerID string, prefixes []string) (map[string]ImportedFile, error) {
+	if err := authz.Check(p, authz.UploadAsset, authz.Resource{CustomerID: customerID}); err != nil {
+		return nil, err
 	}
-	if !authz.CanSeeCustomer(p, customerID) {
-		return "", notFound("customer")
-	}
-	_, all := authz.ViewScopes(p, authz.UploadAsset)
-	var id string
+	idx := map[string]ImportedFile{}
 	err := s.meta.View(ctx, func(tx meta.Tx) error {
-		r, err := tx.GetImportRecord(ctx, customerID, lf.Path)
-		if err != nil {
-			return err
+		for _, prefix := range prefixes {
+			err := tx.WalkImportRecords(ctx, customerID, prefix, func(r meta.ImportRecord) error {
+				idx[r.Path] = ImportedFile{LocalFile: LocalFile{Path: r.Path, Size: r.Size, ModTimeNs: r.ModTimeNs, Inode: r.Inode}, AssetID: r.AssetID}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 		}
-		if r.Size == lf.Size && r.ModTimeNs == lf.ModTimeNs && r.Inode == lf.Inode {
-			id = r.AssetID
-		}
-		if id == "" || all {
-			return nil
-		}
-		// Not an unrestricted admin: the earlier import may have been
-		// someone else's, into a part p may not upload to or see.
-		a, err := tx.GetAsset(ctx, id)
-		if err == nil && authz.Check(p, authz.UploadAsset, assetResource(a)) != nil {
-			id = ""
-		}
-		return err
+		return nil
 	})
-	if errors.Is(err, errs.NotFound) {
-		return "", nil
-	}
-	return id, err
+	return idx, err
+}
+
+// ImportedFile is a local file as it was when imported, and its asset.
+type ImportedFile struct {
+	LocalFile
+	AssetID string
+}
+
+// Unchanged reports whether lf is the same file as when it was imported.
+func (f ImportedFile) Unchanged(lf LocalFile) bool {
+	return f.Size == lf.Size && f.ModTimeNs == lf.ModTimeNs && f.Inode == lf.Inode
 }

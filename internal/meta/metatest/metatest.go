@@ -562,6 +562,48 @@ func testImportRecords(t *testing.T, s meta.Store) {
 		wantKind(t, "GetImportRecord(missing)", err, errs.NotFound)
 		return nil
 	})
+
+	// WalkImportRecords: a folder's records in path order, nothing of a
+	// sibling folder whose name shares the prefix's bytes, nothing of
+	// another customer.
+	for _, p := range []string{"/data/照片/b.jpg", "/data/照片/a%_.jpg", "/data/照片2/x.jpg", "/data/照片/sub/c.jpg", "/datb/y.jpg"} {
+		rec := meta.ImportRecord{CustomerID: "c1", Path: p, Size: 1, AssetID: "x"}
+		update(t, s, func(tx meta.Tx) error { return tx.PutImportRecord(ctx, rec) })
+	}
+	walk := func(customer, prefix string, stopAfter int) []string {
+		var got []string
+		stop := errors.New("stop")
+		view(t, s, func(tx meta.Tx) error {
+			err := tx.WalkImportRecords(ctx, customer, prefix, func(r meta.ImportRecord) error {
+				if r.CustomerID != customer {
+					t.Errorf("record of %s walked for %s", r.CustomerID, customer)
+				}
+				got = append(got, r.Path)
+				if len(got) == stopAfter {
+					return stop
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, stop) {
+				return err
+			}
+			return nil
+		})
+		return got
+	}
+	want := []string{"/data/照片/IMG_1.jpg", "/data/照片/a%_.jpg", "/data/照片/b.jpg", "/data/照片/sub/c.jpg"}
+	if got := walk("c1", "/data/照片/", 0); !slices.Equal(got, want) {
+		t.Errorf("WalkImportRecords(/data/照片/) = %q, want %q", got, want)
+	}
+	if got := walk("c1", "/data/照片/", 2); len(got) != 2 {
+		t.Errorf("WalkImportRecords did not stop at fn's error: %q", got)
+	}
+	if got := walk("c2", "/data/", 0); !slices.Equal(got, []string{"/data/照片/IMG_1.jpg"}) {
+		t.Errorf("WalkImportRecords(c2) = %q", got)
+	}
+	if got := walk("c1", "", 0); len(got) != 6 {
+		t.Errorf("WalkImportRecords(c1, \"\") = %d records, want 6", len(got))
+	}
 }
 
 // ---- transactions ----

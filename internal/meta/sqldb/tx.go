@@ -407,6 +407,49 @@ func (t *Tx) GetImportRecord(ctx context.Context, customerID, path string) (*met
 	return &r, nil
 }
 
+// WalkImportRecords implements meta.Tx. The prefix is matched as a range
+// of the primary key (customer_id, path), not with LIKE, so the index
+// serves it and no character of the path is special.
+func (t *Tx) WalkImportRecords(ctx context.Context, customerID, prefix string, fn func(meta.ImportRecord) error) error {
+	const op = "meta.walk_import_records"
+	q := `SELECT customer_id, path, size, mtime_ns, inode, asset_id FROM import_records WHERE customer_id = ? AND path >= ?`
+	args := []any{customerID, prefix}
+	if end, ok := prefixEnd(prefix); ok {
+		q += ` AND path < ?`
+		args = append(args, end)
+	}
+	rows, err := t.query(ctx, q+` ORDER BY path`, args...)
+	if err != nil {
+		return t.s.mapErr(op, err, "", "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r meta.ImportRecord
+		var inode int64
+		if err := rows.Scan(&r.CustomerID, &r.Path, &r.Size, &r.ModTimeNs, &inode, &r.AssetID); err != nil {
+			return t.s.mapErr(op, err, "", "")
+		}
+		r.Inode = uint64(inode)
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return t.s.mapErr(op, rows.Err(), "", "")
+}
+
+// prefixEnd is the smallest string greater than every string starting
+// with prefix (byte-wise), or false when there is none.
+func prefixEnd(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xFF {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
 // PutImportRecord implements meta.Tx: it inserts or replaces the record
 // for (CustomerID, Path).
 func (t *Tx) PutImportRecord(ctx context.Context, r meta.ImportRecord) error {
