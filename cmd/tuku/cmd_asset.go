@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"tuku/internal/app"
 
 	"github.com/spf13/cobra"
 
@@ -20,13 +22,8 @@ func (c *cli) assetCmd() *cobra.Command {
 		Use:   "show ID",
 		Short: "Show an asset's record",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			as, err := a.Service.GetAsset(cmd.Context(), operator, args[0])
+		RunE: c.withApp(func(ctx context.Context, a *app.App, args []string) error {
+			as, err := a.Service.GetAsset(ctx, operator, args[0])
 			if err != nil {
 				return err
 			}
@@ -56,7 +53,7 @@ func (c *cli) assetCmd() *cobra.Command {
 				row("tag", t.Name+" ("+string(t.Source)+")")
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	var size, out string
 	get := &cobra.Command{

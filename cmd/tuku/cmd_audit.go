@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"tuku/internal/app"
 
 	"github.com/spf13/cobra"
 
@@ -25,13 +27,8 @@ func (c *cli) auditCmd() *cobra.Command {
 			"administrators cannot write, and later pass it as --expect-head to prove the log\n" +
 			"was not rewritten or truncated since.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			rep, err := a.Service.VerifyAudit(cmd.Context(), operator, expect)
+		RunE: c.withApp(func(ctx context.Context, a *app.App, _ []string) error {
+			rep, err := a.Service.VerifyAudit(ctx, operator, expect)
 			if err != nil {
 				return err
 			}
@@ -48,7 +45,7 @@ func (c *cli) auditCmd() *cobra.Command {
 				return exitError(1)
 			}
 			return nil
-		},
+		}),
 	}
 	verify.Flags().StringVar(&expect, "expect-head", "", "a head hash recorded earlier that must still be in the chain")
 
@@ -67,13 +64,8 @@ func (c *cli) auditCmd() *cobra.Command {
 		Use:   "list [filters]",
 		Short: "List audit rows, newest first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			page, err := a.Service.ListAudit(cmd.Context(), operator, q)
+		RunE: c.withApp(func(ctx context.Context, a *app.App, _ []string) error {
+			page, err := a.Service.ListAudit(ctx, operator, q)
 			if err != nil {
 				return err
 			}
@@ -103,7 +95,7 @@ func (c *cli) auditCmd() *cobra.Command {
 				fmt.Fprintf(c.stderr, "more: --cursor %s\n", page.NextCursor)
 			}
 			return nil
-		},
+		}),
 	}
 	filters(list)
 	list.Flags().StringVar(&q.Cursor, "cursor", "", "continue after a previous page")

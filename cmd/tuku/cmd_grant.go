@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"tuku/internal/app"
 
 	"github.com/spf13/cobra"
 
@@ -56,13 +58,8 @@ func (c *cli) grantCmd() *cobra.Command {
 		Use:   "list [--email E] [--customer C]",
 		Short: "List grants",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			gs, err := a.Service.ListGrants(cmd.Context(), operator, service.GrantQuery{User: lEmail, Customer: lCustomer})
+		RunE: c.withApp(func(ctx context.Context, a *app.App, _ []string) error {
+			gs, err := a.Service.ListGrants(ctx, operator, service.GrantQuery{User: lEmail, Customer: lCustomer})
 			if err != nil {
 				return err
 			}
@@ -84,7 +81,7 @@ func (c *cli) grantCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", g.ID, g.UserEmail, g.CustomerID, proj, g.Level, g.Confidential)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	list.Flags().StringVar(&lEmail, "email", "", "only this member's grants")
 	list.Flags().StringVar(&lCustomer, "customer", "", "only grants on this customer (ID or code)")
@@ -93,13 +90,8 @@ func (c *cli) grantCmd() *cobra.Command {
 		Use:   "revoke ID",
 		Short: "Revoke a grant",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if err := a.Service.RevokeGrant(cmd.Context(), operator, args[0]); err != nil {
+		RunE: c.withApp(func(ctx context.Context, a *app.App, args []string) error {
+			if err := a.Service.RevokeGrant(ctx, operator, args[0]); err != nil {
 				return err
 			}
 			if c.json {
@@ -107,7 +99,7 @@ func (c *cli) grantCmd() *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "revoked %s\n", args[0])
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(add, list, revoke)
 	return cmd

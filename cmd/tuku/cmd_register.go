@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
+	"tuku/internal/app"
 
 	"github.com/spf13/cobra"
 
@@ -23,15 +25,10 @@ func (c *cli) customerCmd() *cobra.Command {
 		Use:   "add NAME",
 		Short: "Add a customer",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: c.withApp(func(ctx context.Context, a *app.App, args []string) error {
 			in.Name = args[0]
 			in.Sensitivity = tuku.Sensitivity(sens)
-			cu, err := a.Service.CreateCustomer(cmd.Context(), operator, in)
+			cu, err := a.Service.CreateCustomer(ctx, operator, in)
 			if err != nil {
 				return err
 			}
@@ -40,7 +37,7 @@ func (c *cli) customerCmd() *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "%s\t%s\t%s\n", cu.ID, cu.Code, cu.Name)
 			return nil
-		},
+		}),
 	}
 	add.Flags().StringVar(&in.Code, "code", "", "unique short code (default: derived from the name)")
 	add.Flags().StringVar(&in.Contact, "contact", "", "contact person, phone or email")
@@ -50,13 +47,8 @@ func (c *cli) customerCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List customers",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			cs, err := a.Service.ListCustomers(cmd.Context(), operator)
+		RunE: c.withApp(func(ctx context.Context, a *app.App, _ []string) error {
+			cs, err := a.Service.ListCustomers(ctx, operator)
 			if err != nil {
 				return err
 			}
@@ -74,7 +66,7 @@ func (c *cli) customerCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cu.ID, cu.Code, cu.Name, cu.Sensitivity)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	cmd.AddCommand(add, list)
 	return cmd
@@ -87,13 +79,8 @@ func (c *cli) projectCmd() *cobra.Command {
 		Use:   "add --customer C NAME",
 		Short: "Add a project to a customer",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			p, err := a.Service.CreateProject(cmd.Context(), operator, customer, args[0], notes)
+		RunE: c.withApp(func(ctx context.Context, a *app.App, args []string) error {
+			p, err := a.Service.CreateProject(ctx, operator, customer, args[0], notes)
 			if err != nil {
 				return err
 			}
@@ -102,7 +89,7 @@ func (c *cli) projectCmd() *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "%s\t%s\n", p.ID, p.Name)
 			return nil
-		},
+		}),
 	}
 	add.Flags().StringVar(&customer, "customer", "", "customer ID or code (required)")
 	add.Flags().StringVar(&notes, "notes", "", "notes")
@@ -111,13 +98,8 @@ func (c *cli) projectCmd() *cobra.Command {
 		Use:   "list --customer C",
 		Short: "List a customer's projects",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			ps, err := a.Service.ListProjects(cmd.Context(), operator, customer)
+		RunE: c.withApp(func(ctx context.Context, a *app.App, _ []string) error {
+			ps, err := a.Service.ListProjects(ctx, operator, customer)
 			if err != nil {
 				return err
 			}
@@ -131,7 +113,7 @@ func (c *cli) projectCmd() *cobra.Command {
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	list.Flags().StringVar(&customer, "customer", "", "customer ID or code (required)")
 	_ = list.MarkFlagRequired("customer")

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"tuku/internal/app"
 
 	"github.com/spf13/cobra"
 
@@ -73,13 +75,8 @@ func (c *cli) userCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List accounts",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			us, err := a.Service.ListUsers(cmd.Context(), operator)
+		RunE: c.withApp(func(ctx context.Context, a *app.App, _ []string) error {
+			us, err := a.Service.ListUsers(ctx, operator)
 			if err != nil {
 				return err
 			}
@@ -97,7 +94,7 @@ func (c *cli) userCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", u.ID, u.Email, u.Role, u.Disabled)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	cmd.AddCommand(add, list, c.userDisableCmd(true), c.userDisableCmd(false), c.userPasswdCmd(), c.userResetMFACmd())
 	return cmd
@@ -114,17 +111,12 @@ func (c *cli) userDisableCmd(disable bool) *cobra.Command {
 		Use:   use + " --email E",
 		Short: short,
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: c.withApp(func(ctx context.Context, a *app.App, _ []string) error {
 			f := a.Service.EnableUser
 			if disable {
 				f = a.Service.DisableUser
 			}
-			u, err := f(cmd.Context(), operator, email)
+			u, err := f(ctx, operator, email)
 			if err != nil {
 				return err
 			}
@@ -133,7 +125,7 @@ func (c *cli) userDisableCmd(disable bool) *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "%s\t%s\tdisabled=%v\n", u.ID, u.Email, u.Disabled)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&email, "email", "", "the account's email (required)")
 	_ = cmd.MarkFlagRequired("email")
@@ -189,13 +181,8 @@ func (c *cli) userResetMFACmd() *cobra.Command {
 		Use:   "reset-mfa --email E",
 		Short: "Remove an account's second factor (lost phone); its sessions end",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if err := a.Service.ResetMFA(cmd.Context(), operator, email); err != nil {
+		RunE: c.withApp(func(ctx context.Context, a *app.App, _ []string) error {
+			if err := a.Service.ResetMFA(ctx, operator, email); err != nil {
 				return err
 			}
 			if c.json {
@@ -203,7 +190,7 @@ func (c *cli) userResetMFACmd() *cobra.Command {
 			}
 			fmt.Fprintln(c.stdout, "second factor removed")
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&email, "email", "", "the account's email (required)")
 	_ = cmd.MarkFlagRequired("email")
@@ -217,13 +204,8 @@ func (c *cli) tokenCmd() *cobra.Command {
 		Use:   "create --email E",
 		Short: "Create an API token for a user (printed once)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			t, secret, err := a.Service.CreateToken(cmd.Context(), operator, in)
+		RunE: c.withApp(func(ctx context.Context, a *app.App, _ []string) error {
+			t, secret, err := a.Service.CreateToken(ctx, operator, in)
 			if err != nil {
 				return err
 			}
@@ -232,7 +214,7 @@ func (c *cli) tokenCmd() *cobra.Command {
 			}
 			fmt.Fprintln(c.stdout, secret)
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringVar(&in.Email, "email", "", "whose token (required)")
 	create.Flags().StringVar(&in.Name, "name", "", "a label for the token")
@@ -245,13 +227,8 @@ func (c *cli) tokenCmd() *cobra.Command {
 		Use:   "list --email E",
 		Short: "List a user's API tokens (revoked ones included; secrets are never shown again)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			ts, err := a.Service.ListTokens(cmd.Context(), operator, email)
+		RunE: c.withApp(func(ctx context.Context, a *app.App, _ []string) error {
+			ts, err := a.Service.ListTokens(ctx, operator, email)
 			if err != nil {
 				return err
 			}
@@ -276,7 +253,7 @@ func (c *cli) tokenCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, scope, t.CustomerID, t.CreatedAt.Format("2006-01-02 15:04"), revoked)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	list.Flags().StringVar(&email, "email", "", "whose tokens (required)")
 	_ = list.MarkFlagRequired("email")
@@ -285,13 +262,8 @@ func (c *cli) tokenCmd() *cobra.Command {
 		Use:   "revoke ID",
 		Short: "Revoke an API token",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if err := a.Service.RevokeToken(cmd.Context(), operator, args[0]); err != nil {
+		RunE: c.withApp(func(ctx context.Context, a *app.App, args []string) error {
+			if err := a.Service.RevokeToken(ctx, operator, args[0]); err != nil {
 				return err
 			}
 			if c.json {
@@ -299,7 +271,7 @@ func (c *cli) tokenCmd() *cobra.Command {
 			}
 			fmt.Fprintln(c.stdout, "revoked", args[0])
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(create, list, revoke)
 	return cmd

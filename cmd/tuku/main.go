@@ -115,6 +115,19 @@ func (c *cli) open(ctx context.Context) (*app.App, error) {
 	return app.Open(ctx, c.cfg)
 }
 
+// withApp adapts the body of a command that needs the application: it
+// opens it from the configuration flags, runs body and closes it.
+func (c *cli) withApp(body func(ctx context.Context, a *app.App, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a, err := c.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return body(cmd.Context(), a, args)
+	}
+}
+
 // printJSON writes one JSON object on a line.
 func (c *cli) printJSON(v any) error {
 	enc := json.NewEncoder(c.stdout)
