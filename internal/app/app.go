@@ -31,6 +31,7 @@ import (
 	"tuku/internal/meta/postgres"
 	"tuku/internal/meta/sqlite"
 	"tuku/internal/service"
+	"tuku/internal/web"
 )
 
 // Version is the build's version, set with -ldflags.
@@ -132,6 +133,7 @@ type App struct {
 	Engine  imaging.Engine
 	Runner  *jobs.Runner
 	Log     *slog.Logger
+	handler http.Handler
 }
 
 // Open builds everything from cfg. Close releases it.
@@ -195,6 +197,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Workers:  cfg.JobWorkers,
 		Log:      cfg.Log,
 	}
+	if err := a.buildHandler(); err != nil {
+		return nil, err
+	}
 	ok = true
 	return a, nil
 }
@@ -244,9 +249,24 @@ func (a *App) CheckImaging(ctx context.Context) error {
 	return nil
 }
 
-// Handler returns the HTTP API.
-func (a *App) Handler() http.Handler {
-	return httpapi.New(a.Service, httpapi.Options{Log: a.Log, Version: Version, RateLimits: a.Cfg.RateLimits})
+// Handler returns everything `tuku serve` serves: the REST API (with
+// health checks and metrics) and the staff web interface on every other
+// path. It is built once, by Open.
+func (a *App) Handler() http.Handler { return a.handler }
+
+func (a *App) buildHandler() error {
+	api := httpapi.New(a.Service, httpapi.Options{Log: a.Log, Version: Version, RateLimits: a.Cfg.RateLimits})
+	ui, err := web.New(a.Service, web.Options{Log: a.Log, Version: Version})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/", ui)
+	a.handler = mux
+	return nil
 }
 
 // Close releases everything Open built.

@@ -1,0 +1,6 @@
+package web
+
+// Owned by the WEB-ADMIN engineer: users, grants, tokens, audit log,
+// settings.
+
+func (s *server) routesAdmin() {}
