@@ -29,7 +29,11 @@ test:
 	@scripts/deps.sh test
 	@scripts/s3.sh
 	@$(MAKE) --no-print-directory vet
-	TUKU_TEST_POSTGRES="$$(scripts/pg.sh)" $(GO) test -count=1 -timeout 40m ./...
+	@pg="$$(scripts/pg.sh)"; \
+	  echo "test servers: PostgreSQL $$(psql "$$pg" -Atc 'SHOW server_version' 2>/dev/null) at $$pg;" \
+	    "S3: $$(go version -m "$$(command -v versitygw)" 2>/dev/null | awk '$$1 == "mod" { print $$2, $$3 }') (started per test);" \
+	    "chromium: $$(chromium --version 2>/dev/null || echo missing)"; \
+	  TUKU_TEST_POSTGRES="$$pg" $(GO) test -count=1 -timeout 40m ./...
 	@$(MAKE) --no-print-directory fuzz
 
 test-short:
