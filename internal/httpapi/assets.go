@@ -11,6 +11,7 @@ import (
 	"tuku/internal/errs"
 	"tuku/internal/httpapi/listquery"
 	"tuku/internal/service"
+	"tuku/internal/tuku"
 )
 
 func (s *server) listAssets(w http.ResponseWriter, r *http.Request, p *authz.Principal) error {
@@ -54,8 +55,18 @@ func (s *server) getOriginal(w http.ResponseWriter, r *http.Request, p *authz.Pr
 
 // Thumbnail cache policy: the response for a given asset and size only
 // changes when the rendering engine does, and clients may add a v= query
-// parameter (ignored here) to key their cache on the asset's version.
+// parameter (ignored here) to key their cache on the asset's version, so
+// galleries may keep thumbnails for long. Not those of confidential and
+// restricted assets (ID cards, contracts): they must not stay on a shared
+// computer's disk after sign-out or after access is withdrawn.
 var hdrImmutable = []string{"private, max-age=31536000, immutable"}
+
+func thumbnailCaching(s tuku.Sensitivity) []string {
+	if s == tuku.Confidential || s == tuku.Restricted {
+		return hdrNoStore
+	}
+	return hdrImmutable
+}
 
 // getThumbnail serves a named rendition. It is the hottest route (a grid
 // page asks for dozens at once): no query map, no JSON, sendfile for
@@ -71,12 +82,12 @@ func (s *server) getThumbnail(w http.ResponseWriter, r *http.Request, p *authz.P
 			size = v
 		}
 	}
-	_, c, err := s.svc.OpenRendition(r.Context(), p, r.PathValue("id"), size)
+	a, c, err := s.svc.OpenRendition(r.Context(), p, r.PathValue("id"), size)
 	if err != nil {
 		return err
 	}
 	defer c.Body.Close()
-	w.Header()["Cache-Control"] = hdrImmutable
+	w.Header()["Cache-Control"] = thumbnailCaching(a.Sensitivity)
 	serveContent(w, r, c)
 	return nil
 }

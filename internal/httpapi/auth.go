@@ -30,8 +30,10 @@ func (f AuthenticatorFunc) Authenticate(r *http.Request) (*authz.Principal, erro
 
 // bearer checks "Authorization: Bearer tuku_…" API tokens. Successful
 // checks are remembered for a short while (ttl), because every thumbnail
-// of a grid page carries the same token and a check costs two queries; a
-// revoked token or disabled user therefore stops working within ttl.
+// of a grid page carries the same token and a check costs two queries. A
+// revocation, disabling or grant change made in this process drops the
+// cache at once (service.AccessGeneration); one made by another process
+// takes effect within ttl.
 type bearer struct {
 	svc *service.Service
 	ttl time.Duration // <= 0: no cache
@@ -43,6 +45,7 @@ type bearer struct {
 type cachedPrincipal struct {
 	p       authz.Principal
 	expires time.Time
+	gen     uint64 // service.AccessGeneration when cached
 }
 
 // maxCachedTokens bounds the cache; when full it starts over.
@@ -72,7 +75,8 @@ func (b *bearer) Authenticate(r *http.Request) (*authz.Principal, error) {
 	b.mu.Lock()
 	c, ok := b.cache[token]
 	b.mu.Unlock()
-	if ok && now.Before(c.expires) {
+	gen := b.svc.AccessGeneration()
+	if ok && now.Before(c.expires) && c.gen == gen {
 		p := c.p // a copy: callers may not change the cached one
 		return &p, nil
 	}
@@ -84,7 +88,7 @@ func (b *bearer) Authenticate(r *http.Request) (*authz.Principal, error) {
 	if len(b.cache) >= maxCachedTokens {
 		clear(b.cache)
 	}
-	b.cache[token] = cachedPrincipal{p: *p, expires: now.Add(b.ttl)}
+	b.cache[token] = cachedPrincipal{p: *p, expires: now.Add(b.ttl), gen: gen}
 	b.mu.Unlock()
 	return p, nil
 }

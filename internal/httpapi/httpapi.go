@@ -109,6 +109,10 @@ func routeTable() []route {
 		{method: "GET", path: "/api/v1/assets/{id}", auth: true, h: (*server).getAsset},
 		{method: "GET", path: "/api/v1/assets/{id}/original", auth: true, h: (*server).getOriginal},
 		{method: "GET", path: "/api/v1/assets/{id}/thumbnail", auth: true, quiet: true, rate: rateThumbnail, h: (*server).getThumbnail},
+		{method: "PATCH", path: "/api/v1/assets/{id}", auth: true, h: (*server).patchAsset},
+		{method: "GET", path: "/api/v1/assets/{id}/download", auth: true, h: (*server).downloadAsset},
+		{method: "POST", path: "/api/v1/assets/bulk", auth: true, h: (*server).bulkAssets},
+		{method: "POST", path: "/api/v1/assets/zip", auth: true, h: (*server).zipAssets},
 
 		{method: "GET", path: "/api/v1/grants", auth: true, h: (*server).listGrants},
 		{method: "POST", path: "/api/v1/grants", auth: true, h: (*server).createGrant},

@@ -149,6 +149,41 @@ func (p *mPrincipal) seesAsset(a mAsset) bool {
 	return true
 }
 
+// editAssets is the answer to a change (edit true: needs editor and a
+// writable token) or a download of the assets named by obj ("a+b").
+func (p *mPrincipal) editAssets(f *fixture, obj string, edit bool) int {
+	if p.anon {
+		return 401
+	}
+	keys := strings.Split(obj, "+")
+	for _, k := range keys {
+		if a, ok := f.asset(k); !ok || !p.seesAsset(a) {
+			return 404
+		}
+	}
+	if !edit {
+		return 200
+	}
+	for _, k := range keys {
+		a, _ := f.asset(k)
+		if p.ro || p.level(a.cust, a.proj) < tuku.LevelEditor {
+			return 403
+		}
+	}
+	return 200
+}
+
+var bulkObjs = []string{"a-A1", "a-A1+a-A0", "a-A1+a-B1", "a-B1", "a-A1conf+a-A2", "missingAsset", "a-A1+missingAsset"}
+
+// idList turns "a+b" into the fixture IDs.
+func (f *fixture) idList(obj string) []string {
+	var out []string
+	for _, k := range strings.Split(obj, "+") {
+		out = append(out, f.ids[k])
+	}
+	return out
+}
+
 func isMissing(key string) bool { return strings.HasPrefix(key, "missing") }
 
 // seesGrant: admins, managers of the grant's scope (a read-only token
@@ -402,6 +437,30 @@ func matrixPolicy() map[httpapi.Route]mCase {
 		{Method: "GET", Path: "/api/v1/assets/{id}"}:           get("/api/v1/assets/{id}"),
 		{Method: "GET", Path: "/api/v1/assets/{id}/original"}:  get("/api/v1/assets/{id}/original"),
 		{Method: "GET", Path: "/api/v1/assets/{id}/thumbnail"}: get("/api/v1/assets/{id}/thumbnail?size=grid"),
+		{Method: "GET", Path: "/api/v1/assets/{id}/download"}:  get("/api/v1/assets/{id}/download?format=webp&size=preview"),
+		{Method: "PATCH", Path: "/api/v1/assets/{id}"}: {
+			objs: assetObjs,
+			req: func(f *fixture, obj string) (string, io.Reader, string) {
+				return jsonBody("/api/v1/assets/"+f.ids[obj], map[string]string{"description": "matrix"})
+			},
+			want: func(f *fixture, p *mPrincipal, obj string) int { return p.editAssets(f, obj, true) },
+		},
+		// Bulk requests name several assets: one hidden or missing makes
+		// the whole request 404, one visible but not editable 403.
+		{Method: "POST", Path: "/api/v1/assets/bulk"}: {
+			objs: bulkObjs,
+			req: func(f *fixture, obj string) (string, io.Reader, string) {
+				return jsonBody("/api/v1/assets/bulk", map[string]any{"ids": f.idList(obj), "add_tags": []string{"matrix"}})
+			},
+			want: func(f *fixture, p *mPrincipal, obj string) int { return p.editAssets(f, obj, true) },
+		},
+		{Method: "POST", Path: "/api/v1/assets/zip"}: {
+			objs: bulkObjs,
+			req: func(f *fixture, obj string) (string, io.Reader, string) {
+				return jsonBody("/api/v1/assets/zip", map[string]any{"ids": f.idList(obj)})
+			},
+			want: func(f *fixture, p *mPrincipal, obj string) int { return p.editAssets(f, obj, false) },
+		},
 
 		// Sign-in and sessions: bearer principals carry no session, so
 		// the session steps answer 401 to all; login works for anyone
@@ -429,8 +488,8 @@ func matrixPolicy() map[httpapi.Route]mCase {
 				switch {
 				case p.anon:
 					return 401
-				case p.ro:
-					return 403
+				case p.ro, p.only != "":
+					return 403 // the account is wider than a one-customer token
 				}
 				return 400
 			},
@@ -489,6 +548,8 @@ func matrixPolicy() map[httpapi.Route]mCase {
 					return 401
 				case p.ro:
 					return 403
+				case obj == "ownToken" && p.only != "":
+					return 403 // a one-customer token cannot revoke the account's wider tokens
 				case obj == "ownToken", obj == "otherToken" && p.admin && p.only == "":
 					return 204
 				}

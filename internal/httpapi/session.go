@@ -115,6 +115,15 @@ func (s *server) checkOrigin(r *http.Request, p *authz.Principal) error {
 	if err := s.csrf.Check(r); err != nil {
 		return errs.E(errs.Permission, "csrf", "cross-origin request refused", err)
 	}
+	// CrossOriginProtection lets safe methods through, but with a cookie
+	// some GETs act in the user's name (a download is audited as theirs):
+	// another site must not be able to make the browser do them.
+	if p != nil && p.Via == "session" {
+		switch r.Header.Get("Sec-Fetch-Site") {
+		case "cross-site", "same-site":
+			return errs.E(errs.Permission, "csrf", "cross-origin request refused", nil)
+		}
+	}
 	return nil
 }
 

@@ -69,6 +69,9 @@ type Tx interface {
 	ListAssets(ctx context.Context, f AssetFilter) ([]tuku.Asset, string, error)
 	// CountAssets counts what ListAssets would return without a limit.
 	CountAssets(ctx context.Context, f AssetFilter) (int64, error)
+	// SumAssetBytes adds up the original sizes of what ListAssets would
+	// return without a limit (storage used, for the home page).
+	SumAssetBytes(ctx context.Context, f AssetFilter) (int64, error)
 
 	// NextSeq increments and returns the naming-template sequence for this
 	// key (e.g. customer + date + description); the first call returns 1.
@@ -121,7 +124,9 @@ type Tx interface {
 	// DeleteSessionsBefore removes sessions last seen before t (expiry).
 	DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error)
 
-	// MFA: one row per user. PutMFA inserts or replaces.
+	// MFA: one row per user. PutMFA inserts or replaces. GetMFA in a Tx
+	// locks the row until the transaction ends (read-check-write of a
+	// code's time step must not interleave).
 	GetMFA(ctx context.Context, userID string) (*tuku.MFA, error)
 	PutMFA(ctx context.Context, m *tuku.MFA) error
 	DeleteMFA(ctx context.Context, userID string) error
@@ -151,6 +156,20 @@ type Tx interface {
 	// WalkAudit calls fn for every row in sequence order from seq from
 	// (inclusive); it stops at fn's first error and returns it.
 	WalkAudit(ctx context.Context, from int64, fn func(e *tuku.AuditEvent) error) error
+
+	// ---- settings (run-time configuration, see service/settings.go) ----
+
+	// GetSetting returns the value stored under key (errs.NotFound when
+	// none is).
+	GetSetting(ctx context.Context, key string) (string, error)
+	// PutSetting inserts or replaces the value of key; an empty key is
+	// errs.Invalid.
+	PutSetting(ctx context.Context, key, value string) error
+	// DeleteSetting removes key (back to the default); removing a key that
+	// is not stored is not an error.
+	DeleteSetting(ctx context.Context, key string) error
+	// ListSettings returns every stored key and value.
+	ListSettings(ctx context.Context) (map[string]string, error)
 }
 
 // GrantFilter selects grants; empty fields do not filter.
@@ -188,7 +207,17 @@ type AssetFilter struct {
 	From, To    time.Time // on the capture time (else upload time), inclusive From, exclusive To
 	Cursor      string    // from a previous page
 	Limit       int       // default 50, max 1000
+	// Sort is the order: "" (or SortUploaded) newest upload first, by ID;
+	// SortTaken newest capture time first (upload time when unknown), ties
+	// by ID. A cursor belongs to the order it was made in.
+	Sort string
 }
+
+// Asset list orders (AssetFilter.Sort).
+const (
+	SortUploaded = "uploaded"
+	SortTaken    = "taken"
+)
 
 // AssetScope is a part of the library: a customer's assets, or only one
 // project's (ProjectID != ""), whose sensitivity is one of Sensitivities.

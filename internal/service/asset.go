@@ -96,6 +96,9 @@ type AssetQuery struct {
 	From, To    string // YYYY-MM-DD or RFC 3339; To is inclusive of its day
 	Cursor      string
 	Limit       int
+	// Sort: "" or "uploaded" (newest upload first), "taken" (newest
+	// capture time first).
+	Sort string
 }
 
 // AssetPage is one page of a listing.
@@ -104,7 +107,8 @@ type AssetPage struct {
 	NextCursor string       `json:"next_cursor"`
 }
 
-// ListAssets lists and searches the assets the principal may see, newest first.
+// ListAssets lists and searches the assets the principal may see, newest
+// first (by upload, or by capture time with Sort "taken").
 func (s *Service) ListAssets(ctx context.Context, p *authz.Principal, q AssetQuery) (*AssetPage, error) {
 	const op = "asset.list"
 	if p == nil || p.UserID == "" {
@@ -112,7 +116,10 @@ func (s *Service) ListAssets(ctx context.Context, p *authz.Principal, q AssetQue
 	}
 	f := meta.AssetFilter{
 		Tag: strings.TrimSpace(q.Tag), Category: q.Category, Status: q.Status,
-		Sensitivity: q.Sensitivity, Query: strings.TrimSpace(q.Q), Cursor: q.Cursor, Limit: q.Limit,
+		Sensitivity: q.Sensitivity, Query: strings.TrimSpace(q.Q), Cursor: q.Cursor, Limit: q.Limit, Sort: q.Sort,
+	}
+	if f.Sort != "" && f.Sort != meta.SortUploaded && f.Sort != meta.SortTaken {
+		return nil, errs.Ef(errs.Invalid, op, "unknown sort %q (uploaded, taken)", f.Sort)
 	}
 	if f.Category != "" && !tuku.Category(f.Category).Valid() {
 		return nil, errs.Ef(errs.Invalid, op, "unknown category %q", f.Category)

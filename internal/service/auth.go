@@ -11,6 +11,7 @@ import (
 	"errors"
 	"image/png"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,6 +101,9 @@ type authState struct {
 	requireAll   bool
 	requireRoles map[tuku.Role]bool
 	throttle     *throttle
+	// kdf bounds concurrent argon2 runs: each takes 64 MiB, so a burst of
+	// sign-ins must queue rather than exhaust memory.
+	kdf chan struct{}
 	// dummyHash is checked against when an email is unknown, so that an
 	// unknown email costs the same argon2 time as a wrong password.
 	// Computed on first use: it costs one argon2 run.
@@ -120,6 +124,7 @@ func newAuthState(cfg *Config) (*authState, error) {
 		idle: cfg.SessionIdle, max: cfg.SessionMax,
 		requireRoles: map[tuku.Role]bool{},
 		throttle:     newThrottle(maxThrottleEntries),
+		kdf:          make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
 		dummyHash: sync.OnceValue(func() string {
 			h, err := HashPassword(RandomSecret(16))
 			if err != nil {
@@ -218,7 +223,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	}
 	now := s.now()
 	keys := throttleKeys(email, c.IP)
-	if wait := s.auth.throttle.wait(now, keys...); wait > 0 {
+	if wait := s.auth.throttle.begin(now, keys...); wait > 0 {
 		s.auditFailure(ctx, c, nil, email, op, "throttled")
 		return "", nil, throttled(op, wait)
 	}
@@ -239,9 +244,10 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	// Long inputs cost argon2 nothing extra (it hashes the password once),
-	// but cap them so a megabyte "password" is not carried around.
-	pwOK := len(password) <= 1024 && CheckPassword(hash, password)
+	pwOK, err := s.checkPassword(ctx, hash, password)
+	if err != nil {
+		return "", nil, err
+	}
 	if u == nil || !pwOK || u.Disabled {
 		reason := "wrong password"
 		switch {
@@ -250,13 +256,12 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		case pwOK:
 			reason = "disabled"
 		}
-		s.auth.throttle.fail(now, keys...)
 		s.auditFailure(ctx, c, u, email, op, reason)
 		return "", nil, bad
 	}
 	// The account's count starts over; the address's does not, or one
 	// valid account would let an address guess at all the others.
-	s.auth.throttle.forget(keys[0])
+	s.auth.throttle.succeeded(keys...)
 
 	secret, sh := newSessionSecret()
 	var st *SessionState
@@ -549,7 +554,7 @@ func (s *Service) ConfirmMFA(ctx context.Context, secret, code string, c Client)
 	}
 	now := s.now()
 	keys := []string{"mfa:" + ls.user.ID}
-	if wait := s.auth.throttle.wait(now, keys...); wait > 0 {
+	if wait := s.auth.throttle.begin(now, keys...); wait > 0 {
 		return nil, "", throttled(op, wait)
 	}
 	codes, hashes := newRecoveryCodes()
@@ -586,11 +591,10 @@ func (s *Service) ConfirmMFA(ctx context.Context, secret, code string, c Client)
 		return nil, "", err
 	}
 	if wrong {
-		s.auth.throttle.fail(now, keys...)
 		s.auditFailure(ctx, c, ls.user, ls.user.Email, op, "wrong code")
 		return nil, "", errs.E(errs.Invalid, op, "the code is wrong or was already used", nil)
 	}
-	s.auth.throttle.forget(keys[0])
+	s.auth.throttle.succeeded(keys...)
 	return codes, newSecret, nil
 }
 
@@ -609,7 +613,7 @@ func (s *Service) VerifyMFA(ctx context.Context, secret, code string, c Client) 
 	}
 	now := s.now()
 	keys := []string{"mfa:" + ls.user.ID}
-	if wait := s.auth.throttle.wait(now, keys...); wait > 0 {
+	if wait := s.auth.throttle.begin(now, keys...); wait > 0 {
 		s.auditFailure(ctx, c, ls.user, ls.user.Email, op, "throttled")
 		return "", nil, throttled(op, wait)
 	}
@@ -643,11 +647,10 @@ func (s *Service) VerifyMFA(ctx context.Context, secret, code string, c Client) 
 		return "", nil, err
 	}
 	if how == "" {
-		s.auth.throttle.fail(now, keys...)
 		s.auditFailure(ctx, c, ls.user, ls.user.Email, op, "wrong code")
 		return "", nil, errs.E(errs.Unauth, op, "the code is wrong or was already used", nil)
 	}
-	s.auth.throttle.forget(keys[0])
+	s.auth.throttle.succeeded(keys...)
 	return newSecret, &SessionState{User: ls.user, Expires: ls.sess.CreatedAt.Add(s.auth.max).UTC()}, nil
 }
 
@@ -777,11 +780,22 @@ func (s *strikes) expired(now time.Time) bool {
 	return !now.Before(s.last.Add(s.delay() + throttleWindow))
 }
 
-// wait returns how long the caller must still wait (0: go ahead): the
-// longest of the keys' waits.
-func (t *throttle) wait(now time.Time, keys ...string) time.Duration {
+// begin admits an attempt, or returns how long the caller must still wait
+// (the longest of the keys' waits). An admitted attempt is counted as a
+// failure at once, under the same lock, so that a burst of concurrent
+// attempts cannot all pass before the first failure is counted; a success
+// takes the count back (succeeded).
+func (t *throttle) begin(now time.Time, keys ...string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if w := t.waitLocked(now, keys...); w > 0 {
+		return w
+	}
+	t.failLocked(now, keys...)
+	return 0
+}
+
+func (t *throttle) waitLocked(now time.Time, keys ...string) time.Duration {
 	var w time.Duration
 	for _, k := range keys {
 		s := t.m[k]
@@ -799,10 +813,7 @@ func (t *throttle) wait(now time.Time, keys ...string) time.Duration {
 	return w
 }
 
-// fail counts a failure against every key.
-func (t *throttle) fail(now time.Time, keys ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+func (t *throttle) failLocked(now time.Time, keys ...string) {
 	for _, k := range keys {
 		s := t.m[k]
 		if s != nil && s.expired(now) {
@@ -823,11 +834,23 @@ func (t *throttle) fail(now time.Time, keys ...string) {
 	}
 }
 
-// forget drops a key's count (after a success).
-func (t *throttle) forget(key string) {
+// succeeded follows an attempt that begin admitted and that succeeded:
+// the first key's (the account's) count starts over; the others (the
+// address's) lose only this attempt, or one valid account would let an
+// address guess at all the others.
+func (t *throttle) succeeded(keys ...string) {
 	t.mu.Lock()
-	delete(t.m, key)
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	for i, k := range keys {
+		s := t.m[k]
+		switch {
+		case s == nil:
+		case i == 0 || s.n <= 1:
+			delete(t.m, k)
+		default:
+			s.n--
+		}
+	}
 }
 
 // sweep makes room: expired entries go first; if that is not enough (a
@@ -856,6 +879,39 @@ func (t *throttle) sweep(now time.Time) {
 	}
 }
 
+// checkPassword runs CheckPassword when one of the kdf slots is free,
+// waiting for one at most until ctx ends. Inputs over 1 KiB are refused
+// without hashing (argon2 costs the same for any length; they are simply
+// not passwords).
+func (s *Service) checkPassword(ctx context.Context, hash, pw string) (bool, error) {
+	if len(pw) > 1024 {
+		return false, nil
+	}
+	if err := s.kdfSlot(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-s.auth.kdf }()
+	return CheckPassword(hash, pw), nil
+}
+
+// hashPassword is HashPassword under the same bound as checkPassword.
+func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
+	if err := s.kdfSlot(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-s.auth.kdf }()
+	return HashPassword(pw)
+}
+
+func (s *Service) kdfSlot(ctx context.Context) error {
+	select {
+	case s.auth.kdf <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return errs.E(errs.Unavailable, "auth", "the server is busy; try again", ctx.Err())
+	}
+}
+
 // ---- account changes ----
 
 // checkNewPassword holds a new password to the minimum length (and a
@@ -876,12 +932,18 @@ func checkNewPassword(op, pw string) error {
 // returned. Wrong current passwords count towards sign-in throttling.
 // API tokens stay valid (they are revoked one by one).
 func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, current, next, secret string) (string, error) {
+	defer s.accessChanged() // cached credentials must be checked again
 	const op = "user.password_change"
 	if p == nil || p.UserID == "" {
 		return "", errs.E(errs.Unauth, op, "authentication required", nil)
 	}
 	if p.ReadOnly {
 		return "", errs.E(errs.Permission, op, "this token is read-only", nil)
+	}
+	if p.OnlyCustomerID != "" {
+		// The account is wider than the token: a token limited to one
+		// customer cannot end the account's sessions.
+		return "", errs.E(errs.Permission, op, "this token is limited to one customer", nil)
 	}
 	if err := checkNewPassword(op, next); err != nil {
 		return "", err
@@ -901,15 +963,18 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 	}
 	now := s.now()
 	keys := throttleKeys(u.Email, c.IP)
-	if wait := s.auth.throttle.wait(now, keys...); wait > 0 {
+	if wait := s.auth.throttle.begin(now, keys...); wait > 0 {
 		return "", throttled(op, wait)
 	}
-	if len(current) > 1024 || !CheckPassword(u.PasswordHash, current) {
-		s.auth.throttle.fail(now, keys...)
+	ok, err := s.checkPassword(ctx, u.PasswordHash, current)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
 		s.auditFailure(ctx, c, u, u.Email, op, "wrong current password")
 		return "", errs.E(errs.Permission, op, "the current password is wrong", nil)
 	}
-	hash, err := HashPassword(next)
+	hash, err := s.hashPassword(ctx, next)
 	if err != nil {
 		return "", errs.E(errs.Internal, op, "", err)
 	}
@@ -943,7 +1008,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 	if err != nil {
 		return "", err
 	}
-	s.auth.throttle.forget(keys[0])
+	s.auth.throttle.succeeded(keys...)
 	return newSecret, nil
 }
 
@@ -951,6 +1016,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 // administrator; "" generates one. It returns the password set. Every
 // session of the user ends.
 func (s *Service) SetPassword(ctx context.Context, p *authz.Principal, ref, pw string) (string, error) {
+	defer s.accessChanged() // cached credentials must be checked again
 	const op = "user.password_set"
 	if err := authz.Check(p, authz.ManageUsers, authz.Resource{}); err != nil {
 		return "", err
@@ -960,7 +1026,7 @@ func (s *Service) SetPassword(ctx context.Context, p *authz.Principal, ref, pw s
 	} else if err := checkNewPassword(op, pw); err != nil {
 		return "", err
 	}
-	hash, err := HashPassword(pw)
+	hash, err := s.hashPassword(ctx, pw)
 	if err != nil {
 		return "", errs.E(errs.Internal, op, "", err)
 	}
@@ -1000,6 +1066,7 @@ func (s *Service) EnableUser(ctx context.Context, p *authz.Principal, ref string
 }
 
 func (s *Service) setDisabled(ctx context.Context, p *authz.Principal, ref string, disabled bool) (*tuku.User, error) {
+	defer s.accessChanged() // cached credentials must be checked again
 	op := "user.enable"
 	if disabled {
 		op = "user.disable"
@@ -1054,6 +1121,7 @@ func (s *Service) setDisabled(ctx context.Context, p *authz.Principal, ref strin
 // sessions; the user signs in with the password and, where MFA is
 // required, enrols again.
 func (s *Service) ResetMFA(ctx context.Context, p *authz.Principal, ref string) error {
+	defer s.accessChanged() // cached credentials must be checked again
 	const op = "user.mfa_reset"
 	if err := authz.Check(p, authz.ManageUsers, authz.Resource{}); err != nil {
 		return err
@@ -1150,6 +1218,7 @@ func (s *Service) ListTokens(ctx context.Context, p *authz.Principal, ref string
 // users (another user's token answers NotFound otherwise). A read-only
 // token cannot revoke. Revoking twice keeps the first time.
 func (s *Service) RevokeToken(ctx context.Context, p *authz.Principal, id string) error {
+	defer s.accessChanged() // cached credentials must be checked again
 	const op = "token.revoke"
 	if p == nil || p.UserID == "" {
 		return errs.E(errs.Unauth, op, "authentication required", nil)
@@ -1167,6 +1236,11 @@ func (s *Service) RevokeToken(ctx context.Context, p *authz.Principal, id string
 		}
 		if err := s.checkSelfOrAdmin(p, t.UserID, op); err != nil {
 			return errs.E(errs.NotFound, op, "token not found", nil)
+		}
+		if p.OnlyCustomerID != "" && t.CustomerID != p.OnlyCustomerID {
+			// A token limited to one customer may revoke tokens of that
+			// customer (itself included), not the account's wider ones.
+			return errs.E(errs.Permission, op, "this token is limited to one customer", nil)
 		}
 		if err := tx.RevokeToken(ctx, t.ID, s.now().UTC()); err != nil {
 			return err

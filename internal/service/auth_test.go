@@ -2,6 +2,8 @@ package service
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,32 +25,32 @@ func TestThrottleEngagesAndReleases(t *testing.T) {
 			th := newThrottle(100)
 			now := t0
 			for i := 0; i < tt.free; i++ {
-				if w := th.wait(now, tt.key); w != 0 {
+				if w := peek(th, now, tt.key); w != 0 {
 					t.Fatalf("attempt %d: wait %v before the free failures are used up", i+1, w)
 				}
-				th.fail(now, tt.key)
+				failOn(th, now, tt.key)
 			}
 			// Each further failure doubles the delay: 1 s, 2 s, 4 s, …
 			for i, want := range []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
-				if w := th.wait(now, tt.key); w != want {
+				if w := peek(th, now, tt.key); w != want {
 					t.Fatalf("after %d extra failures: wait %v, want %v", i, w, want)
 				}
-				if w := th.wait(now.Add(want-time.Millisecond), tt.key); w != time.Millisecond {
+				if w := peek(th, now.Add(want-time.Millisecond), tt.key); w != time.Millisecond {
 					t.Fatalf("1 ms before the end: wait %v", w)
 				}
 				now = now.Add(want)
-				if w := th.wait(now, tt.key); w != 0 {
+				if w := peek(th, now, tt.key); w != 0 {
 					t.Fatalf("after the delay: wait %v, want 0", w)
 				}
-				th.fail(now, tt.key)
+				failOn(th, now, tt.key)
 			}
 			// Quiet for the window after the delay: forgotten entirely.
 			now = now.Add(16*time.Second + throttleWindow)
-			if w := th.wait(now, tt.key); w != 0 {
+			if w := peek(th, now, tt.key); w != 0 {
 				t.Fatalf("after the window: wait %v", w)
 			}
-			th.fail(now, tt.key)
-			if w := th.wait(now, tt.key); w != 0 {
+			failOn(th, now, tt.key)
+			if w := peek(th, now, tt.key); w != 0 {
 				t.Fatalf("a forgotten key's first failure waits %v", w)
 			}
 		})
@@ -59,17 +61,17 @@ func TestThrottleCapAndForget(t *testing.T) {
 	th := newThrottle(100)
 	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	for range 60 {
-		th.fail(now, "user:x")
+		failOn(th, now, "user:x")
 	}
-	if w := th.wait(now, "user:x"); w != throttleMax {
+	if w := peek(th, now, "user:x"); w != throttleMax {
 		t.Fatalf("wait %v, want the cap %v", w, throttleMax)
 	}
 	// The longest wait of the keys counts.
-	if w := th.wait(now, "user:other", "user:x"); w != throttleMax {
+	if w := peek(th, now, "user:other", "user:x"); w != throttleMax {
 		t.Fatalf("two keys: wait %v", w)
 	}
-	th.forget("user:x")
-	if w := th.wait(now, "user:x"); w != 0 {
+	th.succeeded("user:x")
+	if w := peek(th, now, "user:x"); w != 0 {
 		t.Fatalf("after forget: wait %v", w)
 	}
 }
@@ -79,15 +81,15 @@ func TestThrottleBounded(t *testing.T) {
 	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	// One key being delayed, then a flood of distinct keys.
 	for range 10 {
-		th.fail(now, "user:victim")
+		failOn(th, now, "user:victim")
 	}
 	for i := range 5000 {
-		th.fail(now, "user:flood"+itoa(i))
+		failOn(th, now, "user:flood"+itoa(i))
 	}
 	if n := len(th.m); n > 1000 {
 		t.Fatalf("%d entries, limit 1000", n)
 	}
-	if w := th.wait(now, "user:victim"); w == 0 {
+	if w := peek(th, now, "user:victim"); w == 0 {
 		t.Fatal("a flood of new keys lifted a throttle")
 	}
 }
@@ -251,5 +253,52 @@ func TestDummyHashCostsTheSame(t *testing.T) {
 	params := func(h string) string { return strings.Join(strings.Split(h, "$")[:4], "$") }
 	if d := a.dummyHash(); params(d) != params(real) || CheckPassword(d, "") {
 		t.Fatalf("dummy hash %q, real %q: parameters differ", params(d), params(real))
+	}
+}
+
+// peek is how long an attempt would wait, without counting one.
+func peek(th *throttle, now time.Time, keys ...string) time.Duration {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	return th.waitLocked(now, keys...)
+}
+
+// failOn counts a failure, as an admitted attempt that failed does.
+func failOn(th *throttle, now time.Time, keys ...string) {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	th.failLocked(now, keys...)
+}
+
+// TestThrottleBurst: concurrent attempts are counted as they are admitted,
+// so a burst cannot all pass before the first failure is recorded.
+func TestThrottleBurst(t *testing.T) {
+	th := newThrottle(100)
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var admitted atomic.Int32
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if th.begin(now, "user:a@example.com") == 0 {
+				admitted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := admitted.Load(); n != freeAccountFailures {
+		t.Fatalf("%d of 40 concurrent attempts admitted, want %d", n, freeAccountFailures)
+	}
+	// A success takes back its own count only.
+	th2 := newThrottle(100)
+	th2.begin(now, "user:b", "ip:192.0.2.1")
+	th2.begin(now, "user:b", "ip:192.0.2.1")
+	th2.succeeded("user:b", "ip:192.0.2.1")
+	if _, ok := th2.m["user:b"]; ok {
+		t.Error("the account's count survived a success")
+	}
+	if s := th2.m["ip:192.0.2.1"]; s == nil || s.n != 1 {
+		t.Errorf("the address's count after a success: %+v, want 1", s)
 	}
 }

@@ -63,6 +63,7 @@ func canSeeGrant(p *authz.Principal, g *tuku.Grant) bool {
 // user and scope replaces the earlier grant. The grant and its audit row
 // are written in one transaction.
 func (s *Service) GrantAccess(ctx context.Context, p *authz.Principal, userEmail, customerRef, projectRef string, level tuku.Level, confidential bool) (*GrantInfo, error) {
+	defer s.accessChanged() // cached credentials must be checked again
 	const op = "grant.add"
 	if p == nil || p.UserID == "" {
 		return nil, errs.E(errs.Unauth, op, "authentication required", nil)
@@ -138,6 +139,7 @@ func (s *Service) visibleScope(ctx context.Context, tx meta.Tx, p *authz.Princip
 // RevokeGrant removes a grant. Who may see a grant but not manage it gets
 // a permission error; who may not see it, not found.
 func (s *Service) RevokeGrant(ctx context.Context, p *authz.Principal, id string) error {
+	defer s.accessChanged() // cached credentials must be checked again
 	const op = "grant.revoke"
 	if p == nil || p.UserID == "" {
 		return errs.E(errs.Unauth, op, "authentication required", nil)
@@ -199,7 +201,13 @@ func (s *Service) ListGrants(ctx context.Context, p *authz.Principal, q GrantQue
 			f.CustomerID = c.ID
 		}
 		if ref := strings.TrimSpace(q.User); ref != "" {
+			// Who exists is not everybody's business: only those who
+			// manage users learn that a user is unknown; for others an
+			// unknown user simply has no grants they may see.
 			u, err := userByRef(ctx, tx, ref)
+			if errors.Is(err, errs.NotFound) && !authz.Allowed(p, authz.ManageUsers, authz.Resource{}) {
+				return nil
+			}
 			if err != nil {
 				return err
 			}

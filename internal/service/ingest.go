@@ -169,6 +169,12 @@ func (s *Service) ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 	if req.Body == nil {
 		return nil, errs.E(errs.Invalid, op, "no file given", nil)
 	}
+	// The administrator's settings (naming template, lower limits), read
+	// once per ingest (cached for a few seconds, see settings.go).
+	eff, err := s.effective(ctx)
+	if err != nil {
+		return nil, err
+	}
 
 	// 1. Stream to a temporary file while hashing; never trust a declared size.
 	tmp, err := s.tempFile("in-*")
@@ -179,7 +185,7 @@ func (s *Service) ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 	defer os.Remove(tmpPath)
 	h := sha256.New()
 	var head headWriter
-	limit := s.cfg.Limits.MaxBytes
+	limit := eff.MaxBytes
 	n, err := io.Copy(io.MultiWriter(tmp, h, &head), io.LimitReader(req.Body, limit+1))
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = errs.E(errs.Unavailable, op, "cannot write the temporary file", cerr)
@@ -191,6 +197,9 @@ func (s *Service) ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 		return nil, errs.E(errs.Invalid, op, "the upload was interrupted", err)
 	}
 	if n > limit {
+		if limit < 1<<20 { // a limit an administrator lowered (settings)
+			return nil, errs.Ef(errs.TooLarge, op, "the file is larger than the limit of %d KB", limit>>10)
+		}
 		return nil, errs.Ef(errs.TooLarge, op, "the file is larger than the limit of %d MB", limit>>20)
 	}
 	if n == 0 {
@@ -217,7 +226,19 @@ func (s *Service) ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 		return &IngestResult{Status: Duplicate, Asset: a}, nil
 	}
 
-	// 4. Probe, render the ingest sizes and fingerprint (child process),
+	// 4. Stored limits below the engine's own are checked from the headers
+	// before anything is decoded (the engine checks only its own).
+	if lim := eff.Limits(); lim != s.cfg.Limits {
+		info, err := s.engine.Probe(ctx, tmpPath)
+		if err != nil {
+			return nil, err
+		}
+		if err := lim.Check(info); err != nil {
+			return nil, err
+		}
+	}
+
+	// Probe, render the ingest sizes and fingerprint (child process),
 	// while reading metadata here.
 	mdc := make(chan *extract.Metadata, 1)
 	go func() { mdc <- s.readMetadata(ctx, tmpPath, format) }()
@@ -307,13 +328,13 @@ func (s *Service) ingest(ctx context.Context, p *authz.Principal, req IngestRequ
 	dup := false
 	err = s.meta.Tx(ctx, func(tx meta.Tx) error {
 		seq := 0
-		if s.namer.HasSeq() {
+		if eff.namer.HasSeq() {
 			var err error
-			if seq, err = tx.NextSeq(ctx, s.namer.SeqKey(a.CustomerID, nameIn)); err != nil {
+			if seq, err = tx.NextSeq(ctx, eff.namer.SeqKey(a.CustomerID, nameIn)); err != nil {
 				return err
 			}
 		}
-		a.Name = s.namer.Name(nameIn, seq)
+		a.Name = eff.namer.Name(nameIn, seq)
 		if err := tx.InsertAsset(ctx, a); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"tuku/internal/blob"
@@ -78,7 +79,14 @@ type Service struct {
 	namer  *Namer
 	render *flight
 	cache  *renditionCache
-	auth   *authState
+	// accessGen changes whenever a credential or a right may have been
+	// withdrawn (token revoked, user disabled, password or MFA reset,
+	// grant changed), so callers that cache authentication know to check
+	// again.
+	accessGen atomic.Uint64
+	auth      *authState
+	// settings caches the stored settings (settings.go); zero value ready.
+	settings settingsCache
 }
 
 // New validates cfg and builds a Service.
@@ -133,7 +141,17 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}, nil
 }
 
-// Limits returns the upload limits in force.
+// AccessGeneration returns a number that changes whenever a credential or
+// a right may have been withdrawn in this process. A cached principal is
+// good only while it does not change. (Other processes' changes reach a
+// cache through its time-to-live.)
+func (s *Service) AccessGeneration() uint64 { return s.accessGen.Load() }
+
+func (s *Service) accessChanged() { s.accessGen.Add(1) }
+
+// Limits returns the configured upload limits: the most an upload may
+// ever be. An administrator may lower them at run time (settings.go);
+// ingest applies the lower ones.
 func (s *Service) Limits() imaging.Limits { return s.cfg.Limits }
 
 // Ready reports whether the service's stores answer.

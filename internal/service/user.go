@@ -104,7 +104,7 @@ func (s *Service) createUser(ctx context.Context, p *authz.Principal, in NewUser
 	} else if len(pw) < 10 {
 		return nil, "", errs.E(errs.Invalid, "user.create", "a password needs at least 10 characters", nil)
 	}
-	hash, err := HashPassword(pw)
+	hash, err := s.hashPassword(ctx, pw)
 	if err != nil {
 		return nil, "", err
 	}
@@ -189,6 +189,13 @@ func (s *Service) CreateToken(ctx context.Context, p *authz.Principal, in NewTok
 	var tok *tuku.Token
 	secret := TokenPrefix + RandomSecret(20)
 	err := s.meta.Tx(ctx, func(tx meta.Tx) error {
+		// Minting for someone else needs ManageUsers, checked before the
+		// lookup so that the answer does not tell who exists.
+		if tuku.NormEmail(in.Email) != tuku.NormEmail(p.Email) {
+			if err := authz.Check(p, authz.ManageUsers, authz.Resource{}); err != nil {
+				return err
+			}
+		}
 		u, err := tx.GetUserByEmail(ctx, tuku.NormEmail(in.Email))
 		if errors.Is(err, errs.NotFound) {
 			return errs.Ef(errs.NotFound, "token.create", "no user with email %q", in.Email)

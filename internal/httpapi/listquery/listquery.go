@@ -19,7 +19,7 @@ import (
 // everything.
 var params = map[string]bool{
 	"q": true, "customer": true, "project": true, "tag": true, "from": true, "to": true,
-	"category": true, "status": true, "sensitivity": true, "cursor": true, "limit": true,
+	"category": true, "status": true, "sensitivity": true, "cursor": true, "limit": true, "sort": true,
 }
 
 // MaxValue caps each list query value; a search box or a cursor is
@@ -41,7 +41,7 @@ func Parse(raw string) (service.AssetQuery, error) {
 	}
 	for k, v := range q {
 		if !params[k] {
-			return service.AssetQuery{}, errs.Ef(errs.Invalid, op, "unknown query parameter %q (q, customer, project, tag, from, to, category, status, sensitivity, cursor, limit)", k)
+			return service.AssetQuery{}, errs.Ef(errs.Invalid, op, "unknown query parameter %q (q, customer, project, tag, from, to, category, status, sensitivity, cursor, limit, sort)", k)
 		}
 		if len(v) > 1 {
 			return service.AssetQuery{}, errs.Ef(errs.Invalid, op, "query parameter %q given more than once", k)
@@ -56,7 +56,7 @@ func Parse(raw string) (service.AssetQuery, error) {
 	aq := service.AssetQuery{
 		Q: q.Get("q"), Customer: q.Get("customer"), Project: q.Get("project"), Tag: q.Get("tag"),
 		From: q.Get("from"), To: q.Get("to"), Category: q.Get("category"), Status: q.Get("status"),
-		Sensitivity: q.Get("sensitivity"), Cursor: q.Get("cursor"),
+		Sensitivity: q.Get("sensitivity"), Cursor: q.Get("cursor"), Sort: q.Get("sort"),
 	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)

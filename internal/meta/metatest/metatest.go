@@ -57,6 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"AuditList", testAuditList},
 		{"AuditWalk", testAuditWalk},
 		{"AuditAppendOnly", testAuditAppendOnly},
+		{"Settings", testSettings},   // settings.go
+		{"AssetSort", testAssetSort}, // sort.go
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -803,6 +805,13 @@ func testListFilters(t *testing.T, s meta.Store) {
 			n, err := tx.CountAssets(ctx, tc.f)
 			if err != nil || n != int64(len(want)) {
 				t.Errorf("%s: CountAssets = %d, %v; want %d", tc.name, n, err, len(want))
+			}
+			var wantBytes int64
+			for _, a := range got {
+				wantBytes += a.Size
+			}
+			if b, err := tx.SumAssetBytes(ctx, tc.f); err != nil || b != wantBytes {
+				t.Errorf("%s: SumAssetBytes = %d, %v; want %d", tc.name, b, err, wantBytes)
 			}
 		}
 		// Tags come with listed assets.

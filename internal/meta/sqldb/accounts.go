@@ -173,7 +173,15 @@ func (t *Tx) GetMFA(ctx context.Context, userID string) (*tuku.MFA, error) {
 	var m tuku.MFA
 	var codes string
 	var created int64
-	err := t.queryRow(ctx, `SELECT user_id, secret, enabled, last_step, recovery_codes, created_at FROM mfa WHERE user_id = ?`, userID).
+	q := `SELECT user_id, secret, enabled, last_step, recovery_codes, created_at FROM mfa WHERE user_id = ?`
+	if !t.ro && t.s.d.LockHead != "" {
+		// In a write transaction the row stays locked until it ends, so two
+		// concurrent uses of one TOTP or recovery code cannot both read the
+		// old last step and both succeed (PostgreSQL runs Read Committed;
+		// SQLite serialises writers anyway).
+		q += " " + t.s.d.LockHead
+	}
+	err := t.queryRow(ctx, q, userID).
 		Scan(&m.UserID, &m.Secret, &m.Enabled, &m.LastStep, &codes, &created)
 	if err != nil {
 		return nil, t.s.mapErr(op, err, "no second factor", "")

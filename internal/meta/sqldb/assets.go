@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 
@@ -232,6 +233,26 @@ func DecodeCursor(c string) (string, error) {
 	return string(b), nil
 }
 
+// encodeTakenCursor and decodeTakenCursor make the cursor of the
+// capture-time order: the sort time and ID of the page's last asset.
+func encodeTakenCursor(sortTime int64, lastID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("t" + strconv.FormatInt(sortTime, 10) + "." + lastID))
+}
+
+func decodeTakenCursor(c string) (int64, string, error) {
+	bad := errs.E(errs.Invalid, "meta.list_assets", "invalid page cursor", nil)
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) < 2 || b[0] != 't' {
+		return 0, "", bad
+	}
+	ts, id, ok := strings.Cut(string(b[1:]), ".")
+	st, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || !tuku.ValidID(id) {
+		return 0, "", bad
+	}
+	return st, id, nil
+}
+
 // where builds the WHERE clause for f (without the cursor). none reports
 // that f can match nothing (an empty, non-nil CustomerIDs).
 func (t *Tx) where(f *meta.AssetFilter) (clause string, args []any, none bool) {
@@ -328,21 +349,36 @@ func (t *Tx) ListAssets(ctx context.Context, f meta.AssetFilter) ([]tuku.Asset, 
 	if none {
 		return []tuku.Asset{}, "", nil
 	}
+	byTaken := f.Sort == meta.SortTaken
 	if f.Cursor != "" {
-		last, err := DecodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
+		cond := "a.id < ?"
+		if byTaken {
+			st, last, err := decodeTakenCursor(f.Cursor)
+			if err != nil {
+				return nil, "", err
+			}
+			cond = "(a.sort_time < ? OR (a.sort_time = ? AND a.id < ?))"
+			args = append(args, st, st, last)
+		} else {
+			last, err := DecodeCursor(f.Cursor)
+			if err != nil {
+				return nil, "", err
+			}
+			args = append(args, last)
 		}
 		if clause == "" {
-			clause = " WHERE a.id < ?"
+			clause = " WHERE " + cond
 		} else {
-			clause += " AND a.id < ?"
+			clause += " AND " + cond
 		}
-		args = append(args, last)
+	}
+	order := ` ORDER BY a.id DESC`
+	if byTaken {
+		order = ` ORDER BY a.sort_time DESC, a.id DESC`
 	}
 	// One row more than asked tells whether there is a next page.
 	args = append(args, limit+1)
-	rows, err := t.query(ctx, `SELECT `+assetCols+` FROM assets a`+clause+` ORDER BY a.id DESC LIMIT ?`, args...)
+	rows, err := t.query(ctx, `SELECT `+assetCols+` FROM assets a`+clause+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, "", t.s.mapErr(op, err, "", "")
 	}
@@ -364,6 +400,10 @@ func (t *Tx) ListAssets(ctx context.Context, f meta.AssetFilter) ([]tuku.Asset, 
 	if len(out) > limit {
 		out = out[:limit]
 		next = EncodeCursor(out[limit-1].ID)
+		if byTaken {
+			a := &out[limit-1]
+			next = encodeTakenCursor(SortTime(a.TakenAt, a.CreatedAt), a.ID)
+		}
 	}
 	if err := t.loadTags(ctx, out); err != nil {
 		return nil, "", t.s.mapErr(op, err, "", "")

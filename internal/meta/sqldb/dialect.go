@@ -37,7 +37,8 @@ type Dialect struct {
 	// (BEGIN IMMEDIATE) so the plain statement is already atomic.
 	SkipLocked string
 
-	// LockHead ends the query that reads the audit log's head row.
+	// LockHead ends a query that reads a row a write transaction is about
+	// to update conditionally: the audit log's head, a user's MFA row.
 	// PostgreSQL needs "FOR UPDATE": the row lock makes concurrent appends
 	// wait for each other until commit, so each chains onto the last. On
 	// SQLite writes are already serialised (one writer connection, BEGIN

@@ -1,0 +1,8 @@
+-- Settings an administrator changes at run time (issue 4): the naming
+-- template and upload limits, one row per key. Kept in step with
+-- sqlite/migrations/0003_settings.sql.
+CREATE TABLE settings (
+	key        TEXT PRIMARY KEY,
+	value      TEXT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
