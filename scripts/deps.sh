@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Tuku needs, only those missing. Idempotent.
 #   scripts/deps.sh            build and run: libvips, pkg-config, gcc
-#   scripts/deps.sh test       + PostgreSQL server
+#   scripts/deps.sh test       + PostgreSQL server, Chromium and CJK fonts (browser tests)
 #   scripts/deps.sh bench      + exiftool, vipsthumbnail
 set -euo pipefail
 pkgs=(libvips-dev pkg-config gcc)
 case "${1:-}" in
-  test)  pkgs+=(postgresql libvips-tools) ;;
+  test)  pkgs+=(postgresql libvips-tools chromium fonts-noto-cjk) ;;
   bench) pkgs+=(libvips-tools libimage-exiftool-perl postgresql) ;;
 esac
 missing=()

@@ -13,13 +13,17 @@ package web
 
 import (
 	"embed"
+	"html/template"
 	"log/slog"
 	"net/http"
 
 	"tuku/internal/service"
 )
 
-//go:embed templates static locales
+// templates/_*.html is named on its own: embedding a directory leaves out
+// files whose names start with "_" (the partials).
+//
+//go:embed templates templates/_*.html static locales
 var files embed.FS
 
 // Options configure the interface.
@@ -34,6 +38,12 @@ type server struct {
 	log     *slog.Logger
 	version string
 	mux     *http.ServeMux
+
+	// Filled by init (core.go).
+	tmpl   map[string]*template.Template // page name → its template set
+	cats   map[string]catalog            // language → messages
+	static map[string]string             // static file → content hash
+	csrf   *http.CrossOriginProtection
 }
 
 // New returns the HTML interface. It serves every path the API does not.
