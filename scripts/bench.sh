@@ -9,7 +9,8 @@
 #   3. re-import of an unchanged folder of small files
 #   4. peak memory of the process tree while importing the 100 MP file
 #   5. cached thumbnail serving vs a plain Go http.FileServer (wrk, loopback)
-#   6. writes and prints bench/results.md
+#   6. a gallery page of 10,000 assets (Go benchmark, loopback)
+#   7. writes and prints bench/results.md
 #
 # Figures that miss a target are reported, not fatal; the script exits
 # non-zero only when a measurement could not be taken.
@@ -469,6 +470,24 @@ phase_serve() {
 
 # run_phase NAME: runs phase_NAME in a subshell with errexit in force (it
 # is not inside a condition), records a failure and carries on.
+# phase_gallery: server time of a gallery page of one customer's 10,000
+# assets, signed in, over loopback (the Go benchmark in internal/web, which
+# ingests its own 10,000 small JPEGs first; untimed). Thumbnails are
+# separate, cached requests and not part of the page.
+phase_gallery() {
+  log "gallery: a page of 10,000 assets (ingesting them first takes a minute or two)"
+  go test ./internal/web -run '^$' -bench 'GalleryPage10k' -benchtime 200x -count 1 -timeout 20m \
+    >"$RUN/gallery.txt" 2>&1 || { cat "$RUN/gallery.txt" >&2; return 1; }
+  local first next search
+  first=$(awk '/GalleryPage10k\/first/ { print $3 / 1e6 }' "$RUN/gallery.txt")
+  next=$(awk '/GalleryPage10k\/next/ { print $3 / 1e6 }' "$RUN/gallery.txt")
+  search=$(awk '/GalleryPage10k\/search/ { print $3 / 1e6 }' "$RUN/gallery.txt")
+  [ -n "$first" ] && [ -n "$next" ] && [ -n "$search" ] || { log "no figures in gallery.txt"; return 1; }
+  row "Gallery of 10,000 assets: first page (120 tiles, filters, projects), mean server time" "$(calc "$first" 1) ms" "< 300 ms" "$(met "$first < 300")"
+  row "Gallery of 10,000 assets: next page (infinite scroll fragment)" "$(calc "$next" 1) ms" "< 300 ms" "$(met "$next < 300")"
+  row "Gallery of 10,000 assets: search results page for a 2-character Chinese word (all 10,000 match)" "$(calc "$search" 1) ms" "< 300 ms" "$(met "$search < 300")"
+}
+
 run_phase() {
   local rc t0
   t0=$(now)
@@ -565,6 +584,7 @@ write_results() {
     echo "wrk -t $WRK_THREADS -c $CONNS -d ${DURATION}s --latency -H 'Authorization: Bearer TOKEN' http://127.0.0.1:PORT2/thumb.jpg"
     echo "# pinned: taskset -c 0 before tuku serve and fileserver, taskset -c 1 before wrk"
     echo "bench/out/bin/treerss -- tuku worker --drain --data bench/out/run/tuku-100mp"
+    echo "go test ./internal/web -run '^$' -bench GalleryPage10k -benchtime 200x   # 10,000 assets; mean ns/op of first, next, search"
     echo '```'
     if [ -s "$FAILS" ]; then
       echo
@@ -590,6 +610,7 @@ main() {
   run_phase 100mp
   run_phase previews
   run_phase serve
+  run_phase gallery
   write_results "$load0"
   echo
   cat "$RESULTS"

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,14 +21,14 @@ func (c *cli) serveCmd() *cobra.Command {
 			if rateLimit != "on" && rateLimit != "off" {
 				return errs.Ef(errs.Invalid, "serve", "--rate-limit must be on or off, not %q", rateLimit)
 			}
+			if rateLimit == "off" {
+				c.cfg.RateLimits = httpapi.NoRateLimits() // before Open, which builds the handler
+			}
 			a, err := c.open(ctx)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			if rateLimit == "off" {
-				a.Cfg.RateLimits = httpapi.NoRateLimits()
-			}
 			u, pw, err := a.Service.EnsureAdmin(ctx, a.Cfg.AdminEmail)
 			if err != nil {
 				return err
@@ -44,30 +40,8 @@ func (c *cli) serveCmd() *cobra.Command {
 			if err != nil {
 				return errs.E(errs.Unavailable, "serve", "cannot listen on "+a.Cfg.Addr, err)
 			}
-			srv := &http.Server{
-				Handler:           a.Handler(),
-				ReadHeaderTimeout: 10 * time.Second,
-				IdleTimeout:       120 * time.Second,
-			}
-			rctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			go a.Runner.Run(rctx)
-			go func() {
-				if err := a.CheckImaging(rctx); err != nil {
-					a.Log.Error("imaging worker does not start; uploads will fail", "err", err)
-				}
-			}()
-			go func() {
-				<-ctx.Done()
-				sctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
-				defer c2()
-				_ = srv.Shutdown(sctx)
-			}()
 			fmt.Fprintf(c.stdout, "Tuku is serving on http://%s (data in %s)\n", ln.Addr(), a.Cfg.Data)
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return errs.E(errs.Unavailable, "serve", "server failed", err)
-			}
-			return nil
+			return a.Serve(ctx, ln)
 		},
 	}
 	// Off is for load tests and for deployments whose reverse proxy does

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -245,6 +246,45 @@ func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 func (a *App) CheckImaging(ctx context.Context) error {
 	if c, ok := a.Engine.(interface{ Check(context.Context) error }); ok {
 		return c.Check(ctx)
+	}
+	return nil
+}
+
+// Serve is `tuku serve` after start-up: it serves Handler on ln and runs
+// the background jobs in this process until ctx ends, then stops taking
+// connections and waits up to 10 s for those in flight. It checks the
+// imaging worker once at start and logs when it cannot run (uploads would
+// fail; everything else still serves).
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runnerDone := make(chan struct{})
+	go func() { defer close(runnerDone); a.Runner.Run(rctx) }()
+	go func() {
+		if err := a.CheckImaging(rctx); err != nil && rctx.Err() == nil {
+			a.Log.Error("imaging worker does not start; uploads will fail", "err", err)
+		}
+	}()
+	shutDown := make(chan struct{})
+	go func() {
+		defer close(shutDown)
+		<-rctx.Done()
+		sctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c2()
+		_ = srv.Shutdown(sctx)
+	}()
+	err := srv.Serve(ln)
+	cancel()
+	<-shutDown
+	<-runnerDone
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return errs.E(errs.Unavailable, "serve", "server failed", err)
 	}
 	return nil
 }

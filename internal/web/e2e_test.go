@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http/httptest"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,16 +90,23 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
 	}
-	rctx, stopRunner := context.WithCancel(ctx)
-	runnerDone := make(chan struct{})
-	go func() { defer close(runnerDone); a.Runner.Run(rctx) }()
-	srv := httptest.NewServer(a.Handler())
+	// The server is what `tuku serve` runs (app.Serve: the handler, the job
+	// runner, graceful shutdown) on a loopback port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(sctx, ln) }()
 	t.Cleanup(func() {
-		srv.Close()
-		stopRunner()
-		<-runnerDone
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 		a.Close()
 	})
+	baseURL := "http://" + ln.Addr().String()
 
 	shots := os.Getenv("TUKU_SCREENSHOTS")
 	if shots != "" {
@@ -132,7 +139,7 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 	// Script errors and CSP violations on any page fail the test: the CSP
 	// blocks inline code silently otherwise, and a page would just not
 	// work.
-	e := &browserEnv{t: t, URL: srv.URL, App: a, Svc: a.Service, Sys: &authz.System, shots: shots}
+	e := &browserEnv{t: t, URL: baseURL, App: a, Svc: a.Service, Sys: &authz.System, shots: shots}
 	bctx, cancelTab := chromedp.NewContext(actx, chromedp.WithListener(e.watch))
 	// The whole browser session may take this long at most.
 	tctx, cancelTimeout := context.WithTimeout(bctx, 8*time.Minute)
