@@ -99,6 +99,9 @@ type AssetQuery struct {
 	// Sort: "" or "uploaded" (newest upload first), "taken" (newest
 	// capture time first).
 	Sort string
+	// Reviewable narrows the listing to assets the principal may review
+	// (approve), not only see: what "waiting for you" counts.
+	Reviewable bool
 }
 
 // AssetPage is one page of a listing.
@@ -175,6 +178,9 @@ func (s *Service) ListAssets(ctx context.Context, p *authz.Principal, q AssetQue
 		// Restrict, in SQL, to what this principal may see: so that pages,
 		// cursors and counts never include, or reveal, hidden assets.
 		f.Scopes = assetScopes(p, authz.ViewAsset)
+		if q.Reviewable {
+			f.Scopes = assetScopes(p, authz.ReviewAsset)
+		}
 		var err error
 		page.Assets, page.NextCursor, err = tx.ListAssets(ctx, f)
 		if errs.KindOf(err) == errs.Invalid {

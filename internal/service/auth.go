@@ -11,6 +11,7 @@ import (
 	"errors"
 	"image/png"
 	"net/netip"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -503,13 +504,7 @@ func (s *Service) EnrolMFA(ctx context.Context, secret string, c Client) (*MFAEn
 	if err != nil {
 		return nil, errs.E(errs.Internal, op, "", err)
 	}
-	en := &MFAEnrolment{Secret: key.Secret(), URL: key.URL()}
-	if img, err := key.Image(256, 256); err == nil {
-		var buf bytes.Buffer
-		if png.Encode(&buf, img) == nil {
-			en.QRPNG = buf.Bytes()
-		}
-	}
+	en := enrolmentOf(key)
 	err = s.meta.Tx(ctx, func(tx meta.Tx) error {
 		if err := s.mayEnrol(ctx, tx, ls, op); err != nil {
 			return err
@@ -524,6 +519,53 @@ func (s *Service) EnrolMFA(ctx context.Context, secret string, c Client) (*MFAEn
 		return nil, err
 	}
 	return en, nil
+}
+
+// enrolmentOf is what an authenticator app needs of key.
+func enrolmentOf(key *otp.Key) *MFAEnrolment {
+	en := &MFAEnrolment{Secret: key.Secret(), URL: key.URL()}
+	if img, err := key.Image(256, 256); err == nil {
+		var buf bytes.Buffer
+		if png.Encode(&buf, img) == nil {
+			en.QRPNG = buf.Bytes()
+		}
+	}
+	return en
+}
+
+// PendingMFA returns the enrolment EnrolMFA started for the user of a
+// session and that is not confirmed yet, without changing anything (a page
+// can show it again): errs.NotFound when none is pending, errs.Conflict
+// when the second factor is in force.
+func (s *Service) PendingMFA(ctx context.Context, secret string, c Client) (*MFAEnrolment, error) {
+	const op = "auth.mfa.pending"
+	ls, err := s.loadSession(ctx, secret, c, false)
+	if err != nil {
+		return nil, err
+	}
+	var m *tuku.MFA
+	err = s.meta.View(ctx, func(tx meta.Tx) error {
+		if err := s.mayEnrol(ctx, tx, ls, op); err != nil {
+			return err
+		}
+		m, err = tx.GetMFA(ctx, ls.user.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	v := url.Values{}
+	v.Set("secret", m.Secret)
+	v.Set("issuer", "Tuku")
+	v.Set("period", strconv.Itoa(totpPeriod))
+	v.Set("digits", "6")
+	v.Set("algorithm", "SHA1")
+	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/Tuku:" + ls.user.Email, RawQuery: v.Encode()}
+	key, err := otp.NewKeyFromURL(u.String())
+	if err != nil {
+		return nil, errs.E(errs.Internal, op, "", err)
+	}
+	return enrolmentOf(key), nil
 }
 
 // mayEnrol allows enrolment from a complete session, or from a pending

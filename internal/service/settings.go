@@ -156,6 +156,19 @@ func (s *Service) effective(ctx context.Context) (*effectiveSettings, error) {
 	return v, nil
 }
 
+// UploadLimits returns the upload limits in force now: the configured
+// ones, or lower ones an administrator set (for telling people before they
+// upload; ingest applies the same).
+func (s *Service) UploadLimits(ctx context.Context) (imaging.Limits, error) {
+	l := s.cfg.Limits
+	e, err := s.effective(ctx)
+	if err != nil {
+		return l, err
+	}
+	l.MaxBytes, l.MaxPixels, l.MaxSide, l.MaxFrames = e.MaxBytes, e.MaxPixels, e.MaxSide, e.MaxFrames
+	return l, nil
+}
+
 // GetSettings returns the settings in force and their defaults (admins).
 func (s *Service) GetSettings(ctx context.Context, p *authz.Principal) (*SettingsInfo, error) {
 	if err := authz.Check(p, authz.ManageSettings, authz.Resource{}); err != nil {

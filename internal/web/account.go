@@ -104,8 +104,18 @@ func httpStatusOf(err error) int {
 		return http.StatusConflict
 	case errs.Permission:
 		return http.StatusForbidden
+	case errs.NotFound:
+		return http.StatusNotFound
+	case errs.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case errs.Unsupported:
+		return http.StatusUnsupportedMediaType
+	case errs.BadImage:
+		return http.StatusUnprocessableEntity
+	case errs.Unavailable:
+		return http.StatusServiceUnavailable
 	}
-	return http.StatusServiceUnavailable
+	return http.StatusInternalServerError
 }
 
 // pendingSession returns the state of the browser's session when it is at
@@ -213,6 +223,8 @@ type enrolData struct {
 	Next    string
 	Error   string
 	Pending bool // the session may do nothing else until enrolled
+	// NotStarted: no enrolment is pending; the page offers to start one.
+	NotStarted bool
 }
 
 // enrolSession returns the page data for the browser's session, which
@@ -252,19 +264,33 @@ func (s *server) enrolSession(w http.ResponseWriter, r *http.Request) *pageData 
 	return d
 }
 
+// mfaEnrolPage shows the enrolment in progress (its QR code and key), or
+// a button that starts one: a GET changes nothing, so reloading the page
+// or a browser's prefetch cannot replace a secret already scanned.
 func (s *server) mfaEnrolPage(w http.ResponseWriter, r *http.Request) {
 	d := s.enrolSession(w, r)
 	if d == nil {
 		return
 	}
+	if !s.showEnrolment(w, r, d) {
+		return
+	}
+	s.render(w, r, "mfa-enrol", d)
+}
+
+// showEnrolment puts the pending enrolment (or "already on", or nothing
+// pending) into d; false after answering with an error itself.
+func (s *server) showEnrolment(w http.ResponseWriter, r *http.Request, d *pageData) bool {
 	ed := d.Data.(enrolData)
-	en, err := s.svc.EnrolMFA(r.Context(), sessionSecret(r), client(w, r))
+	en, err := s.svc.PendingMFA(r.Context(), sessionSecret(r), client(w, r))
 	switch {
 	case errs.KindOf(err) == errs.Conflict:
 		ed.Already = true
+	case errs.KindOf(err) == errs.NotFound:
+		ed.NotStarted = true
 	case err != nil:
 		s.fail(w, r, d, err)
-		return
+		return false
 	default:
 		ed.Secret = en.Secret
 		// A data: URL keeps the secret out of any cacheable URL; the CSP
@@ -272,7 +298,28 @@ func (s *server) mfaEnrolPage(w http.ResponseWriter, r *http.Request) {
 		ed.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(en.QRPNG))
 	}
 	d.Data = ed
-	s.render(w, r, "mfa-enrol", d)
+	return true
+}
+
+// mfaEnrolStart makes a new secret (replacing one not yet confirmed) and
+// shows it through the page's GET.
+func (s *server) mfaEnrolStart(w http.ResponseWriter, r *http.Request) {
+	d := s.enrolSession(w, r)
+	if d == nil {
+		return
+	}
+	ed := d.Data.(enrolData)
+	if _, err := s.svc.EnrolMFA(r.Context(), sessionSecret(r), client(w, r)); err != nil {
+		if errs.KindOf(err) == errs.Conflict {
+			ed.Already = true
+			d.Data = ed
+			s.render(w, r, "mfa-enrol", d)
+			return
+		}
+		s.fail(w, r, d, err)
+		return
+	}
+	http.Redirect(w, r, withNext("/account/mfa", ed.Next), http.StatusSeeOther)
 }
 
 func (s *server) mfaEnrolPost(w http.ResponseWriter, r *http.Request) {
@@ -283,10 +330,12 @@ func (s *server) mfaEnrolPost(w http.ResponseWriter, r *http.Request) {
 	ed := d.Data.(enrolData)
 	codes, newSecret, err := s.svc.ConfirmMFA(r.Context(), sessionSecret(r), strings.TrimSpace(r.PostFormValue("code")), client(w, r))
 	if err != nil {
-		// Show the same secret again: the enrolment stays as it was.
+		// Show the same enrolment again, as the server has it.
 		ed.Error = s.authError(d, err)
-		ed.Secret = strings.TrimSpace(r.PostFormValue("secret"))
 		d.Data = ed
+		if !s.showEnrolment(w, r, d) {
+			return
+		}
 		s.renderStatus(w, r, httpStatusOf(err), "mfa-enrol", "layout", d)
 		return
 	}

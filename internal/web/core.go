@@ -66,6 +66,7 @@ func (s *server) routesCore() {
 	m.HandleFunc("GET /account", s.accountPage)
 	m.HandleFunc("GET /account/mfa", s.mfaEnrolPage)
 	m.HandleFunc("POST /account/mfa", s.mfaEnrolPost)
+	m.HandleFunc("POST /account/mfa/start", s.mfaEnrolStart)
 	m.HandleFunc("GET /account/password", s.passwordPage)
 	m.HandleFunc("POST /account/password", s.passwordPost)
 }

@@ -337,7 +337,24 @@ func TestHomeShowsOnlyVisible(t *testing.T) {
 		}
 	}
 
-	_, body = get(t, signIn("viewer@example.com", "viewer password 1"), base+"/", "Accept-Language", "en")
+	// "Waiting for you" lists what the user may review: nothing for a viewer,
+	// who sees A's asset in the same search without review=1.
+	viewer := signIn("viewer@example.com", "viewer password 1")
+	for _, tc := range []struct {
+		path string
+		want int
+	}{{"/search?status=active", 1}, {"/search?status=active&review=1", 0}} {
+		_, body := get(t, viewer, base+tc.path, "Accept-Language", "en")
+		if n := strings.Count(body, `class="g-tile"`); n != tc.want {
+			t.Errorf("viewer %s: %d tiles, want %d", tc.path, n, tc.want)
+		}
+	}
+	_, body = get(t, signIn("admin@example.com", "admin password 1"), base+"/search?status=active&review=1", "Accept-Language", "en")
+	if n := strings.Count(body, `class="g-tile"`); n != 2 {
+		t.Errorf("admin review=1: %d tiles, want 2", n)
+	}
+
+	_, body = get(t, viewer, base+"/", "Accept-Language", "en")
 	if !strings.Contains(body, `id="stat-assets">1<`) || !strings.Contains(body, "甲公司") {
 		t.Errorf("viewer home does not show customer A's one asset")
 	}

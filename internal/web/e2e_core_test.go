@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +97,22 @@ func TestBrowserCore(t *testing.T) {
 	}
 	e.Shot("account-zh")
 
+	// A rejected upload is explained in Chinese, with the server's own
+	// sentence (which names the file's kind) as a detail.
+	pdf := filepath.Join(t.TempDir(), "合同.jpg")
+	if err := os.WriteFile(pdf, []byte("%PDF-1.4\n1 0 obj <<>> endobj\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.Visit("/upload?customer=" + c.ID)
+	e.Run("upload a PDF", chromedp.SetUploadFiles(chromedp.CSS("#u-files"), []string{pdf}))
+	e.WaitText("#u-summary", "未导入 1 个文件")
+	rejected := e.Text(`#u-results li[data-status="rejected"]`)
+	if !strings.Contains(rejected, "此文件不是图库支持的图片格式") || !strings.Contains(rejected, "PDF") {
+		t.Errorf("rejected PDF in Chinese: %q", rejected)
+	}
+	e.Shot("upload-rejected-zh")
+	e.Visit("/account")
+
 	// And back to English.
 	e.Run("switch back", chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS("h1")))
 	e.WaitText("main h1", "Your account")
@@ -131,7 +149,8 @@ func TestBrowserMFAEnrol(t *testing.T) {
 
 	e.Visit("/account")
 	e.WaitText("#mfa-status", "off")
-	e.Run("start enrolment", chromedp.Click(chromedp.CSS(`a[href="/account/mfa"]`)), chromedp.WaitVisible(chromedp.CSS("#mfa-qr")))
+	e.Run("enrolment page", chromedp.Click(chromedp.CSS(`a[href="/account/mfa"]`)), chromedp.WaitVisible(chromedp.CSS("#mfa-start")))
+	e.Run("start enrolment", chromedp.Click(chromedp.CSS("#mfa-start")), chromedp.WaitVisible(chromedp.CSS("#mfa-qr")))
 	if w := e.Eval(`String(document.getElementById("mfa-qr").naturalWidth)`); w == "0" {
 		t.Errorf("the QR code image did not load")
 	}
@@ -139,6 +158,19 @@ func TestBrowserMFAEnrol(t *testing.T) {
 	secret := strings.TrimSpace(e.Text("#mfa-secret"))
 	if len(secret) < 16 {
 		t.Fatalf("secret shown for typing by hand: %q", secret)
+	}
+	// Reloading the page (a GET) shows the same secret; so does a wrong code.
+	e.Visit("/account/mfa")
+	if again := strings.TrimSpace(e.Text("#mfa-secret")); again != secret {
+		t.Errorf("reloading the page changed the secret: %q, then %q", secret, again)
+	}
+	e.Run("wrong code", chromedp.SendKeys(chromedp.CSS("#code"), "000000"), chromedp.Click(chromedp.CSS("#confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#enrol-error")))
+	if again := strings.TrimSpace(e.Text("#mfa-secret")); again != secret {
+		t.Errorf("after a wrong code the page shows secret %q, want %q", again, secret)
+	}
+	if w := e.Eval(`String(document.getElementById("mfa-qr").naturalWidth)`); w == "0" {
+		t.Errorf("the QR code is gone after a wrong code")
 	}
 	code, err := totp.GenerateCode(secret, time.Now())
 	if err != nil {

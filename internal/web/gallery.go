@@ -46,10 +46,13 @@ type galleryFilter struct {
 	Q, Customer, Project, Tag, Category, Status, Sensitivity, From, To string
 	// Sort is "" (newest upload first) or "taken" (newest capture first).
 	Sort string
+	// Review is "1" for only what the user may review (the home page's
+	// "waiting for you").
+	Review string
 }
 
 // filterKeys are the query names of galleryFilter, in URL order.
-var filterKeys = []string{"q", "customer", "project", "tag", "category", "status", "sensitivity", "from", "to", "sort"}
+var filterKeys = []string{"q", "customer", "project", "tag", "category", "status", "sensitivity", "from", "to", "sort", "review"}
 
 func readFilter(q url.Values) galleryFilter {
 	g := func(k string) string {
@@ -60,13 +63,13 @@ func readFilter(q url.Values) galleryFilter {
 		return v
 	}
 	return galleryFilter{Q: g("q"), Customer: g("customer"), Project: g("project"), Tag: g("tag"), Category: g("category"),
-		Status: g("status"), Sensitivity: g("sensitivity"), From: g("from"), To: g("to"), Sort: g("sort")}
+		Status: g("status"), Sensitivity: g("sensitivity"), From: g("from"), To: g("to"), Sort: g("sort"), Review: g("review")}
 }
 
 // values is the filter as a query (empty values left out).
 func (f galleryFilter) values() url.Values {
 	v := url.Values{}
-	for i, x := range []string{f.Q, f.Customer, f.Project, f.Tag, f.Category, f.Status, f.Sensitivity, f.From, f.To, f.Sort} {
+	for i, x := range []string{f.Q, f.Customer, f.Project, f.Tag, f.Category, f.Status, f.Sensitivity, f.From, f.To, f.Sort, f.Review} {
 		if x != "" {
 			v.Set(filterKeys[i], x)
 		}
@@ -76,12 +79,13 @@ func (f galleryFilter) values() url.Values {
 
 // Active reports whether any filter beyond the gallery's own scope is set.
 func (f galleryFilter) Active() bool {
-	return f.Q != "" || f.Tag != "" || f.Category != "" || f.Status != "" || f.Sensitivity != "" || f.From != "" || f.To != ""
+	return f.Q != "" || f.Tag != "" || f.Category != "" || f.Status != "" || f.Sensitivity != "" || f.From != "" || f.To != "" || f.Review != ""
 }
 
 func (f galleryFilter) query(cursor string) service.AssetQuery {
 	return service.AssetQuery{Q: f.Q, Customer: f.Customer, Project: f.Project, Tag: f.Tag, Category: f.Category,
-		Status: f.Status, Sensitivity: f.Sensitivity, From: f.From, To: f.To, Cursor: cursor, Limit: galleryPageSize, Sort: f.Sort}
+		Status: f.Status, Sensitivity: f.Sensitivity, From: f.From, To: f.To, Cursor: cursor, Limit: galleryPageSize, Sort: f.Sort,
+		Reviewable: f.Review == "1"}
 }
 
 // galleryData is what gallery.html shows.
@@ -205,11 +209,17 @@ func (s *server) searchPage(w http.ResponseWriter, r *http.Request) {
 	}
 	gd := galleryData{Kind: "search", Filter: f, Customers: cs, Searched: f.Active() || f.Customer != "" || f.Project != ""}
 	if f.Customer != "" {
-		if c, err := s.svc.ResolveCustomer(r.Context(), p, f.Customer); err == nil {
-			gd.Customer = c
-			gd.Projects, _ = s.svc.ListProjects(r.Context(), p, c.ID)
-			gd.CanEdit = d.Can(string(authz.EditAsset), c.ID, "")
+		c, err := s.svc.ResolveCustomer(r.Context(), p, f.Customer)
+		if err != nil {
+			s.fail(w, r, d, err) // a customer hidden from p is "not found"
+			return
 		}
+		gd.Customer = c
+		if gd.Projects, err = s.svc.ListProjects(r.Context(), p, c.ID); err != nil {
+			s.fail(w, r, d, err)
+			return
+		}
+		gd.CanEdit = d.Can(string(authz.EditAsset), c.ID, "")
 	} else {
 		gd.CanEdit = editsAnywhere(p)
 	}

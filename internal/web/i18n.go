@@ -173,11 +173,40 @@ func formatDate(lang string, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	t = t.Local()
+	return formatDay(lang, t.Local())
+}
+
+// formatDay writes t's calendar day as it is, in no other zone.
+func formatDay(lang string, t time.Time) string {
 	if lang == langZH {
 		return fmt.Sprintf("%d年%d月%d日", t.Year(), int(t.Month()), t.Day())
 	}
 	return fmt.Sprintf("%d %s %d", t.Day(), enMonths[3*(t.Month()-1):3*t.Month()], t.Year())
+}
+
+// formatTaken writes a capture time as the file states it (the camera's
+// own clock, not converted to the server's zone): the date in the page's
+// language, the time of day with seconds, and the offset from UTC when the
+// file gives one (zone is then "UTC+08:00"; "" otherwise). A value that
+// is not of the asset JSON's form is returned as it is.
+func formatTaken(lang, v string) (when, zone string) {
+	if len(v) < 19 {
+		return v, ""
+	}
+	t, err := time.Parse("2006-01-02T15:04:05", v[:19])
+	if err != nil {
+		return v, ""
+	}
+	switch off := v[19:]; {
+	case off == "":
+	case off == "Z":
+		zone = "UTC"
+	case len(off) == 6 && (off[0] == '+' || off[0] == '-') && off[3] == ':':
+		zone = "UTC" + off
+	default:
+		return v, ""
+	}
+	return formatDay(lang, t) + " " + t.Format("15:04:05"), zone
 }
 
 // formatDateTime adds the time of day (24-hour in both languages).

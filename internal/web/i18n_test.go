@@ -132,6 +132,15 @@ func TestFormatting(t *testing.T) {
 		{"MB", formatSize(langEN, 5*1024*1024), "5.0 MB"},
 		{"big GB", formatSize(langEN, 300*1024*1024*1024), "300 GB"},
 	}
+	taken := func(lang, v string) string { w, z := formatTaken(lang, v); return w + "|" + z }
+	tests = append(tests, []struct{ name, got, want string }{
+		{"taken with offset zh", taken(langZH, "2021-04-11T15:47:53-05:00"), "2021年4月11日 15:47:53|UTC-05:00"},
+		{"taken with offset en", taken(langEN, "2024-12-31T23:59:59+08:00"), "31 Dec 2024 23:59:59|UTC+08:00"},
+		{"taken without zone", taken(langEN, "2024-03-01T10:00:00"), "1 Mar 2024 10:00:00|"},
+		{"taken Z", taken(langEN, "2024-03-01T10:00:00Z"), "1 Mar 2024 10:00:00|UTC"},
+		{"taken malformed", taken(langEN, "2024:03:01 10:00"), "2024:03:01 10:00|"},
+		{"taken bad offset", taken(langEN, "2024-03-01T10:00:00+8"), "2024-03-01T10:00:00+8|"},
+	}...)
 	for _, tc := range tests {
 		if tc.got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, tc.got, tc.want)

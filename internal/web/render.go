@@ -72,8 +72,18 @@ func (d *pageData) T(key string, args ...any) string { return d.cat.T(key, args.
 // Date and DateTime take a time.Time or a *time.Time (nil: "").
 func (d *pageData) Date(t any) string     { return formatDate(d.Lang, toTime(t)) }
 func (d *pageData) DateTime(t any) string { return formatDateTime(d.Lang, toTime(t)) }
-func (d *pageData) Num(n any) string      { return formatNum(d.Lang, toInt64(n)) }
-func (d *pageData) Size(n any) string     { return formatSize(d.Lang, toInt64(n)) }
+
+// Taken writes an asset's capture time (taken_at) for people: with its
+// offset from UTC when the file states one, else saying the zone is not known.
+func (d *pageData) Taken(v string) string {
+	when, zone := formatTaken(d.Lang, v)
+	if zone == "" {
+		return d.T("asset.taken.nozone", when)
+	}
+	return when + " " + zone
+}
+func (d *pageData) Num(n any) string  { return formatNum(d.Lang, toInt64(n)) }
+func (d *pageData) Size(n any) string { return formatSize(d.Lang, toInt64(n)) }
 
 // Static returns the versioned URL of a file under static/ (path relative
 // to static/, e.g. "js/app.js"): its content hash in the query makes the

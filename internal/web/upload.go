@@ -1,9 +1,11 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"tuku/internal/authz"
+	"tuku/internal/errs"
 	"tuku/internal/tuku"
 )
 
@@ -20,7 +22,14 @@ type uploadData struct {
 	Projects  []tuku.Project
 	Project   string // preselected project ID
 	MaxBytes  int64
+	// ErrorMessages is a JSON object of the page language's words for the
+	// API's error codes (upload.js shows them for a rejected file).
+	ErrorMessages string
 }
+
+// uploadErrorCodes are the error codes an upload can answer with.
+var uploadErrorCodes = []errs.Kind{errs.Unsupported, errs.BadImage, errs.TooLarge, errs.Invalid, errs.Permission,
+	errs.NotFound, errs.Unauth, errs.RateLimit, errs.Unavailable}
 
 func (uploadData) Categories() []tuku.Category { return tuku.Categories }
 
@@ -39,7 +48,18 @@ func (s *server) uploadPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, d, err)
 		return
 	}
-	ud := uploadData{MaxBytes: s.svc.Limits().MaxBytes}
+	lim, err := s.svc.UploadLimits(ctx)
+	if err != nil {
+		s.fail(w, r, d, err)
+		return
+	}
+	s.fill(r, d) // the language, for the messages below
+	msgs := make(map[string]string, len(uploadErrorCodes))
+	for _, c := range uploadErrorCodes {
+		msgs[string(c)] = d.T("upload.err." + string(c))
+	}
+	em, _ := json.Marshal(msgs) // a map of strings always marshals
+	ud := uploadData{MaxBytes: lim.MaxBytes, ErrorMessages: string(em)}
 	// Offer the customers the user may upload to somewhere (the customer
 	// itself or one of its projects); the service decides per file.
 	for _, c := range all {

@@ -704,7 +704,7 @@ func testListFilters(t *testing.T, s meta.Store) {
 	ctx := t.Context()
 	c1 := addCustomer(t, s, "ONE")
 	c2 := addCustomer(t, s, "TWO")
-	p1 := addProject(t, s, c1.ID, "shop")
+	p1 := addProject(t, s, c1.ID, "展厅改造")
 
 	mk := func(cust *tuku.Customer, name string, mod func(a *tuku.Asset)) {
 		a := newAsset(cust.ID, name, name)
@@ -774,6 +774,9 @@ func testListFilters(t *testing.T, s meta.Store) {
 		{"query underscore literal", meta.AssetFilter{Query: "a_b"}, []string{"trashed"}},
 		{"query two words", meta.AssetFilter{Query: "张三 shop"}, []string{"two-shop"}},
 		{"query no match", meta.AssetFilter{Query: "李四"}, nil},
+		{"query project name", meta.AssetFilter{Query: "展厅"}, []string{"zhang"}},
+		{"query customer name", meta.AssetFilter{Query: "customer one"}, []string{"receipt", "trashed", "zhang"}},
+		{"query customer code and word", meta.AssetFilter{Query: "TWO 张三"}, []string{"two-shop"}},
 		{"from", meta.AssetFilter{From: utc("2024-03-01T02:00:00Z")}, []string{"boundary", "receipt", "two-shop", "zhang"}},
 		{"from to", meta.AssetFilter{From: utc("2024-03-01T00:00:00Z"), To: utc("2024-03-01T05:00:00Z")}, []string{"boundary", "zhang"}},
 		{"to exclusive", meta.AssetFilter{To: utc("2024-03-01T02:00:00Z")}, []string{"trashed"}},

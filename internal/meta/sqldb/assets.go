@@ -315,13 +315,18 @@ func (t *Tx) where(f *meta.AssetFilter) (clause string, args []any, none bool) {
 	if f.Sensitivity != "" {
 		add(`a.sensitivity = ?`, f.Sensitivity)
 	}
-	// Every whitespace-separated word must occur somewhere; a one-word
-	// query is a plain substring match.
+	// Every whitespace-separated word must occur somewhere: in the asset's
+	// name, description, file name or a tag, or in the name or code of its
+	// customer or the name of its project. A one-word query is a plain
+	// substring match. (Visibility is the scope condition above, so a
+	// customer's name finds only assets the caller may see.)
 	like := t.s.d.Like
 	for _, w := range strings.Fields(f.Query) {
 		p := likePattern(w)
 		add(`(a.name `+like+` ? ESCAPE '\' OR a.description `+like+` ? ESCAPE '\' OR a.original_filename `+like+` ? ESCAPE '\'`+
-			` OR EXISTS (SELECT 1 FROM asset_tags q WHERE q.asset_id = a.id AND q.name `+like+` ? ESCAPE '\'))`, p, p, p, p)
+			` OR EXISTS (SELECT 1 FROM asset_tags q WHERE q.asset_id = a.id AND q.name `+like+` ? ESCAPE '\')`+
+			` OR EXISTS (SELECT 1 FROM customers qc WHERE qc.id = a.customer_id AND (qc.name `+like+` ? ESCAPE '\' OR qc.code `+like+` ? ESCAPE '\'))`+
+			` OR EXISTS (SELECT 1 FROM projects qp WHERE qp.id = a.project_id AND qp.name `+like+` ? ESCAPE '\'))`, p, p, p, p, p, p, p)
 	}
 	if !f.From.IsZero() {
 		add(`a.sort_time >= ?`, f.From.Unix())

@@ -93,22 +93,45 @@
     }
   });
 
-  // Forms with data-confirm ask first (destructive actions).
+  // Forms with data-confirm ask first (destructive actions). This is the
+  // only such handler (admin.js has none), so each action asks once;
+  // cancelling stops the submit. (A select with data-autosubmit asks in
+  // admin.js before calling form.submit(), which fires no submit event.)
   document.addEventListener("submit", function (ev) {
     var f = ev.target;
     var q = f && f.getAttribute && f.getAttribute("data-confirm");
-    if (q && !window.confirm(q)) ev.preventDefault();
+    if (q && !window.confirm(q)) {
+      ev.preventDefault();
+      ev.stopPropagation();
+    }
   }, true);
 
-  // Buttons with data-copy copy the text of the element it names.
+  // Buttons with data-copy="ID" copy the text of element ID (one-time
+  // secrets on the admin pages). On plain http (no clipboard API) the text
+  // is selected so the person can copy it themselves.
+  function selectText(el) {
+    var r = document.createRange();
+    r.selectNodeContents(el);
+    var s = window.getSelection();
+    s.removeAllRanges();
+    s.addRange(r);
+  }
   document.addEventListener("click", function (ev) {
     var b = ev.target.closest && ev.target.closest("[data-copy]");
     if (!b) return;
-    var src = document.querySelector(b.getAttribute("data-copy"));
-    if (src && navigator.clipboard) {
-      navigator.clipboard.writeText(src.textContent.trim()).then(function () {
-        toast(b.getAttribute("data-copied") || "✓", "ok");
-      });
+    var src = document.getElementById(b.getAttribute("data-copy"));
+    if (!src) return;
+    var value = src.textContent.trim();
+    var done = function () {
+      if (b.getAttribute("data-label") === null) b.setAttribute("data-label", b.textContent);
+      b.textContent = "✓";
+      setTimeout(function () { b.textContent = b.getAttribute("data-label"); }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(value).then(done, function () { selectText(src); });
+    } else {
+      selectText(src);
+      try { if (document.execCommand("copy")) done(); } catch (e) { /* selected is enough */ }
     }
   });
 })();

@@ -134,12 +134,29 @@
       }).catch(function () {
         btn.disabled = false;
         msg.className = "g-bulk-msg is-error";
-        msg.textContent = actions.getAttribute("data-error").replace("%s", "network");
+        msg.textContent = actions.getAttribute("data-error").replace("%s", actions.getAttribute("data-network") || "");
       });
     });
   }
 
   // ---- infinite scroll ----
+  // The fragment URL (/gallery/more?filters&cursor=C) as the whole page it
+  // continues: this page's own path and query with cursor C, which is how
+  // the server renders the "Show more" link for browsers without script.
+  function pageURL(frag) {
+    var u = new URL(location.href);
+    u.searchParams.set("cursor", new URL(frag, location.href).searchParams.get("cursor") || "");
+    return u.pathname + u.search;
+  }
+  // A fragment answer that is not one: the session expired and the request
+  // was sent on to the sign-in page (or anything else that is a whole page).
+  function notFragment(r) {
+    if (r.redirected) { return true; }
+    try {
+      if (r.url && new URL(r.url).pathname !== "/gallery/more") { return true; }
+    } catch (e) { /* no usable URL: judge by the content */ }
+    return false;
+  }
   var loading = false;
   function loadMore() {
     var more = document.getElementById("more");
@@ -148,9 +165,16 @@
     if (!next) { return; }
     loading = true;
     fetch(next, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (r) {
+      if (notFragment(r)) { return null; }
       if (!r.ok) { throw new Error(String(r.status)); }
       return r.text();
     }).then(function (html) {
+      if (html === null || /<!doctype|<html[\s>]|<body[\s>]/i.test(html)) {
+        // Reload the page: it signs in again (and comes back) or shows
+        // what is wrong. loading stays true so nothing else is fetched.
+        location.reload();
+        return;
+      }
       var tpl = document.createElement("template");
       tpl.innerHTML = html;
       var marker = tpl.content.querySelector(".g-next-marker");
@@ -158,8 +182,9 @@
       if (marker) { marker.remove(); }
       grid.appendChild(tpl.content);
       if (nextMore) {
-        more.setAttribute("data-next", nextMore.getAttribute("data-next"));
-        more.querySelector("a").setAttribute("href", nextMore.getAttribute("data-next"));
+        var frag = nextMore.getAttribute("data-next");
+        more.setAttribute("data-next", frag);
+        more.querySelector("a").setAttribute("href", pageURL(frag));
       } else {
         more.remove();
       }

@@ -16,16 +16,30 @@
   var summary = document.getElementById("u-summary");
   var max = parseInt(form.getAttribute("data-max"), 10) || 0;
   var msg = function (k) { return form.getAttribute("data-msg-" + k) || k; };
+  var errors = {};
+  try { errors = JSON.parse(form.getAttribute("data-errors") || "{}"); } catch (e) { errors = {}; }
+  var english = (document.documentElement.lang || "").indexOf("en") === 0;
   var queue = [];
   var running = 0;
   var counts = { imported: 0, duplicate: 0, rejected: 0 };
   var PARALLEL = 3;
 
+  // humanSize mirrors the server's formatSize (i18n.go): below 1024 a
+  // whole number of bytes ("B", in Chinese "字节"), then KB, MB, GB, TB, PB
+  // in steps of 1024 with one decimal below 100 and none from 100 on.
+  var zh = document.documentElement.lang === "zh-CN";
+  // fixed is v.toFixed(d) but, like Go's fmt, rounds an exact half to even.
+  function fixed(v, d) {
+    var m = d ? 10 : 1, s = v * m, f = Math.floor(s);
+    if (s - f === 0.5 && f % 2 === 0) { return (f / m).toFixed(d); }
+    return v.toFixed(d);
+  }
   function humanSize(n) {
-    if (n >= 1 << 30) { return (n / (1 << 30)).toFixed(1) + " GB"; }
-    if (n >= 1 << 20) { return (n / (1 << 20)).toFixed(1) + " MB"; }
-    if (n >= 1 << 10) { return Math.round(n / (1 << 10)) + " KB"; }
-    return n + " B";
+    if (n < 1024) { return n + (zh ? " 字节" : " B"); }
+    var units = ["KB", "MB", "GB", "TB", "PB"];
+    var v = n, i = -1;
+    while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+    return fixed(v, v >= 100 ? 0 : 1) + " " + units[i];
   }
 
   // Projects follow the chosen customer.
@@ -104,7 +118,23 @@
       } else if (xhr.status < 300 && j && j.asset) {
         finish(job.r, "imported", msg("imported") + " · " + j.asset.name, "/assets/" + j.asset.id, msg("open"));
       } else {
-        finish(job.r, "rejected", msg("rejected") + ": " + ((j && j.error && j.error.message) || xhr.status));
+        var code = j && j.error && j.error.code, server = j && j.error && j.error.message;
+        // English pages show the server's own sentence (it names what the
+        // file is, e.g. "a PDF document"); other languages show their own
+        // words for the code, with the server's sentence as a detail.
+        var local = code && errors[code];
+        if (english && server) {
+          finish(job.r, "rejected", msg("rejected") + ": " + server);
+        } else {
+          finish(job.r, "rejected", msg("rejected") + ": " + (local || server || String(xhr.status)));
+          if (local && server) {
+            var det = document.createElement("span");
+            det.className = "g-result-detail muted small";
+            det.lang = "en";
+            det.textContent = server;
+            job.r.status.appendChild(det);
+          }
+        }
       }
       done();
     };
