@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 
@@ -11,7 +12,7 @@ import (
 )
 
 func (c *cli) serveCmd() *cobra.Command {
-	var rateLimit string
+	var rateLimit, tlsCert, tlsKey string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the web UI and API, with background workers in the same process",
@@ -20,6 +21,17 @@ func (c *cli) serveCmd() *cobra.Command {
 			ctx := cmd.Context()
 			if rateLimit != "on" && rateLimit != "off" {
 				return errs.Ef(errs.Invalid, "serve", "--rate-limit must be on or off, not %q", rateLimit)
+			}
+			if (tlsCert == "") != (tlsKey == "") {
+				return errs.E(errs.Invalid, "serve", "--tls-cert and --tls-key go together", nil)
+			}
+			var tlsCfg *tls.Config
+			if tlsCert != "" {
+				kp, err := tls.LoadX509KeyPair(tlsCert, tlsKey)
+				if err != nil {
+					return errs.E(errs.Invalid, "serve", "cannot load the TLS certificate and key: "+err.Error(), err)
+				}
+				tlsCfg = &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12}
 			}
 			if rateLimit == "off" {
 				c.cfg.RateLimits = httpapi.NoRateLimits() // before Open, which builds the handler
@@ -40,13 +52,20 @@ func (c *cli) serveCmd() *cobra.Command {
 			if err != nil {
 				return errs.E(errs.Unavailable, "serve", "cannot listen on "+a.Cfg.Addr, err)
 			}
-			fmt.Fprintf(c.stdout, "Tuku is serving on http://%s (data in %s)\n", ln.Addr(), a.Cfg.Data)
+			scheme := "http"
+			if tlsCfg != nil {
+				// Under TLS the session cookie is Secure and responses carry HSTS.
+				ln, scheme = tls.NewListener(ln, tlsCfg), "https"
+			}
+			fmt.Fprintf(c.stdout, "Tuku is serving on %s://%s (data in %s)\n", scheme, ln.Addr(), a.Cfg.Data)
 			return a.Serve(ctx, ln)
 		},
 	}
 	// Off is for load tests and for deployments whose reverse proxy does
 	// the limiting (behind one, every client has the proxy's address).
 	cmd.Flags().StringVar(&rateLimit, "rate-limit", "on", "per-user and per-IP request rate limits: on or off")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) file; needs --tls-key")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	return cmd
 }
 
