@@ -307,7 +307,9 @@ func (s *Service) sessionState(ctx context.Context, tx meta.Tx, u *tuku.User, pe
 	case err == nil && m.Enabled:
 		st.MFARequired = true
 	case err == nil || errors.Is(err, errs.NotFound):
-		st.MFAEnrolRequired = s.auth.mfaRequired(u.Role)
+		if st.MFAEnrolRequired, err = s.mfaRequired(ctx, tx, u.Role); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, err
 	}

@@ -26,7 +26,19 @@ type Settings struct {
 	MaxPixels      int64  `json:"max_pixels"`
 	MaxSide        int    `json:"max_side"`
 	MaxFrames      int    `json:"max_frames"`
+	// RequireMFA is who must sign in with a second factor, on top of what
+	// the server was started with (--require-mfa): "" (no more than that),
+	// "admin" (administrators) or "all" (everyone). A stored value can
+	// only add to the server's rule, never relax it. (In
+	// SettingsInfo.Defaults it describes that rule, and may be "member".)
+	RequireMFA string `json:"require_mfa"`
 }
+
+// Values of Settings.RequireMFA.
+const (
+	MFAForAdmins = "admin"
+	MFAForAll    = RequireMFAAll
+)
 
 // Limits returns the upload limits of s.
 func (s Settings) Limits() imaging.Limits {
@@ -48,6 +60,7 @@ const (
 	SettingMaxPixels      = "max_pixels"
 	SettingMaxSide        = "max_side"
 	SettingMaxFrames      = "max_frames"
+	SettingRequireMFA     = "require_mfa"
 )
 
 // settingsTTL bounds how long a process trusts the settings it read.
@@ -94,7 +107,16 @@ func (c *settingsCache) forget() {
 // defaultSettings are the values the process was configured with.
 func (s *Service) defaultSettings() Settings {
 	l := s.cfg.Limits
-	return Settings{NamingTemplate: s.cfg.NamingTemplate, MaxBytes: l.MaxBytes, MaxPixels: l.MaxPixels, MaxSide: l.MaxSide, MaxFrames: l.MaxFrames}
+	d := Settings{NamingTemplate: s.cfg.NamingTemplate, MaxBytes: l.MaxBytes, MaxPixels: l.MaxPixels, MaxSide: l.MaxSide, MaxFrames: l.MaxFrames}
+	switch {
+	case s.auth.requireAll || (s.auth.requireRoles[tuku.RoleAdmin] && s.auth.requireRoles[tuku.RoleMember]):
+		d.RequireMFA = MFAForAll
+	case s.auth.requireRoles[tuku.RoleAdmin]:
+		d.RequireMFA = MFAForAdmins
+	case s.auth.requireRoles[tuku.RoleMember]:
+		d.RequireMFA = string(tuku.RoleMember) // shown only: not a value to store
+	}
+	return d
 }
 
 // mergeSettings lays the stored values over the defaults. A stored value
@@ -104,6 +126,7 @@ func (s *Service) defaultSettings() Settings {
 func (s *Service) mergeSettings(stored map[string]string) (Settings, map[string]bool) {
 	out := s.defaultSettings()
 	def := out
+	out.RequireMFA = "" // the stored addition to the configuration, if any
 	set := map[string]bool{}
 	if v, ok := stored[SettingNamingTemplate]; ok {
 		if _, err := ParseNamingTemplate(v); err == nil {
@@ -129,6 +152,13 @@ func (s *Service) mergeSettings(stored map[string]string) (Settings, map[string]
 	num(SettingMaxPixels, def.MaxPixels, func(n int64) { out.MaxPixels = n })
 	num(SettingMaxSide, int64(def.MaxSide), func(n int64) { out.MaxSide = int(n) })
 	num(SettingMaxFrames, int64(def.MaxFrames), func(n int64) { out.MaxFrames = int(n) })
+	if v, ok := stored[SettingRequireMFA]; ok {
+		if v == MFAForAdmins || v == MFAForAll {
+			out.RequireMFA, set[SettingRequireMFA] = v, true
+		} else {
+			s.log.Warn("stored require_mfa ignored", "value", v)
+		}
+	}
 	return out, set
 }
 
@@ -167,6 +197,27 @@ func (s *Service) UploadLimits(ctx context.Context) (imaging.Limits, error) {
 	}
 	l.MaxBytes, l.MaxPixels, l.MaxSide, l.MaxFrames = e.MaxBytes, e.MaxPixels, e.MaxSide, e.MaxFrames
 	return l, nil
+}
+
+// mfaRequired reports whether a user of role r must have a second factor:
+// by the server's configuration, or by the stored setting (read in tx when
+// the cache is stale, so sign-in never waits on a second transaction).
+func (s *Service) mfaRequired(ctx context.Context, tx meta.Tx, r tuku.Role) (bool, error) {
+	if s.auth.mfaRequired(r) {
+		return true, nil
+	}
+	var v string
+	if e := s.settings.get(s.now()); e != nil {
+		v = e.RequireMFA
+	} else {
+		stored, err := tx.ListSettings(ctx)
+		if err != nil {
+			return false, err
+		}
+		cur, _ := s.mergeSettings(stored)
+		v = cur.RequireMFA
+	}
+	return v == MFAForAll || (v == MFAForAdmins && r == tuku.RoleAdmin), nil
 }
 
 // GetSettings returns the settings in force and their defaults (admins).
@@ -230,7 +281,18 @@ func (s *Service) UpdateSettings(ctx context.Context, p *authz.Principal, in Set
 			limits[i].storeWant = strconv.FormatInt(l.val, 10)
 		}
 	}
+	in.RequireMFA = strings.TrimSpace(in.RequireMFA)
+	switch in.RequireMFA {
+	case "", "none", "default":
+		in.RequireMFA = ""
+	case MFAForAdmins, MFAForAll:
+	default:
+		return nil, errs.Ef(errs.Invalid, op, "require_mfa must be empty, %q or %q", MFAForAdmins, MFAForAll)
+	}
 	want := map[string]string{}
+	if in.RequireMFA != "" {
+		want[SettingRequireMFA] = in.RequireMFA
+	}
 	if in.NamingTemplate != def.NamingTemplate {
 		want[SettingNamingTemplate] = in.NamingTemplate
 	}
@@ -245,7 +307,7 @@ func (s *Service) UpdateSettings(ctx context.Context, p *authz.Principal, in Set
 			return err
 		}
 		changed := map[string]string{}
-		for _, key := range []string{SettingNamingTemplate, SettingMaxBytes, SettingMaxPixels, SettingMaxSide, SettingMaxFrames} {
+		for _, key := range []string{SettingNamingTemplate, SettingMaxBytes, SettingMaxPixels, SettingMaxSide, SettingMaxFrames, SettingRequireMFA} {
 			nv, keep := want[key]
 			ov, had := old[key]
 			switch {
@@ -270,5 +332,6 @@ func (s *Service) UpdateSettings(ctx context.Context, p *authz.Principal, in Set
 		return nil, err
 	}
 	s.settings.forget()
+	s.accessChanged()
 	return s.GetSettings(ctx, p)
 }

@@ -214,3 +214,84 @@ func testSettings(t *testing.T, db string) {
 		t.Errorf("reset audit row detail = %v", last)
 	}
 }
+
+// TestRequireMFASetting: an administrator's require_mfa setting makes the
+// next sign-in of the users it covers enrol a second factor first, on
+// both databases; it can be set back; a bad value is refused; and the
+// change is audited.
+func TestRequireMFASetting(t *testing.T) {
+	for _, db := range []struct{ name, url string }{{"sqlite", ""}, {"postgres", "postgres"}} {
+		t.Run(db.name, func(t *testing.T) {
+			url := db.url
+			if url == "postgres" {
+				url = testenv.Postgres(t)
+			}
+			testRequireMFASetting(t, url)
+		})
+	}
+}
+
+func testRequireMFASetting(t *testing.T, db string) {
+	ctx := context.Background()
+	s, admin, _ := openApp(t, db)
+	const pw = "a long enough password"
+	for _, u := range []service.NewUser{
+		{Email: "boss@example.com", Role: tuku.RoleAdmin, Password: pw},
+		{Email: "staff@example.com", Role: tuku.RoleMember, Password: pw},
+	} {
+		if _, _, err := s.CreateUser(ctx, admin, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enrol := func(email string) bool {
+		t.Helper()
+		_, st, err := s.Login(ctx, email, pw, service.Client{IP: "192.0.2.1"})
+		if err != nil {
+			t.Fatalf("login %s: %v", email, err)
+		}
+		return st.MFAEnrolRequired
+	}
+	set := func(v string) {
+		t.Helper()
+		info, err := s.UpdateSettings(ctx, admin, service.Settings{RequireMFA: v})
+		if err != nil {
+			t.Fatalf("require_mfa %q: %v", v, err)
+		}
+		want := v
+		if v == "none" {
+			want = ""
+		}
+		if info.Current.RequireMFA != want {
+			t.Errorf("after setting %q the setting reads %q", v, info.Current.RequireMFA)
+		}
+	}
+	if enrol("boss@example.com") || enrol("staff@example.com") {
+		t.Fatalf("MFA required before any setting")
+	}
+	set(service.MFAForAdmins)
+	if !enrol("boss@example.com") || enrol("staff@example.com") {
+		t.Errorf("require_mfa=admin: admin must enrol, member need not")
+	}
+	set(service.MFAForAll)
+	if !enrol("boss@example.com") || !enrol("staff@example.com") {
+		t.Errorf("require_mfa=all: both must enrol")
+	}
+	set("none")
+	if enrol("boss@example.com") || enrol("staff@example.com") {
+		t.Errorf("require_mfa cleared: nobody must enrol")
+	}
+	if _, err := s.UpdateSettings(ctx, admin, service.Settings{RequireMFA: "everyone"}); !errors.Is(err, errs.Invalid) {
+		t.Errorf("require_mfa=everyone: %v, want Invalid", err)
+	}
+	var seen []string
+	evs, err := s.ListAudit(ctx, admin, service.AuditQuery{Action: "settings.update"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs.Events {
+		seen = append(seen, e.Detail)
+	}
+	if got := strings.Join(seen, " "); strings.Count(got, "require_mfa") != 3 {
+		t.Errorf("settings.update audit rows mention require_mfa %d times, want 3: %s", strings.Count(got, "require_mfa"), got)
+	}
+}

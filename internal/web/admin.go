@@ -714,6 +714,9 @@ type settingsData struct {
 	MaxSide, MaxFrames    string
 	DefMB, DefMP          int64
 	Example, ExampleError string
+	// RequireMFA is the form's choice: "" (as the server is configured),
+	// "admin" or "all".
+	RequireMFA string
 }
 
 func (s *server) adminSettings(w http.ResponseWriter, r *http.Request) {
@@ -728,7 +731,8 @@ func (s *server) adminSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	c := info.Current
 	s.showSettings(w, r, d, settingsData{Info: info, Template: c.NamingTemplate, MaxMB: mbString(c.MaxBytes),
-		MaxMP: mpString(c.MaxPixels), MaxSide: strconv.Itoa(c.MaxSide), MaxFrames: strconv.Itoa(c.MaxFrames)}, http.StatusOK)
+		MaxMP: mpString(c.MaxPixels), MaxSide: strconv.Itoa(c.MaxSide), MaxFrames: strconv.Itoa(c.MaxFrames),
+		RequireMFA: c.RequireMFA}, http.StatusOK)
 }
 
 func (s *server) showSettings(w http.ResponseWriter, r *http.Request, d *pageData, data settingsData, status int) {
@@ -792,8 +796,10 @@ func (s *server) adminSettingsPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := settingsData{Template: r.PostFormValue("naming_template"), MaxMB: r.PostFormValue("max_mb"),
-		MaxMP: r.PostFormValue("max_mp"), MaxSide: r.PostFormValue("max_side"), MaxFrames: r.PostFormValue("max_frames")}
+		MaxMP: r.PostFormValue("max_mp"), MaxSide: r.PostFormValue("max_side"), MaxFrames: r.PostFormValue("max_frames"),
+		RequireMFA: r.PostFormValue("require_mfa")}
 	var in service.Settings
+	in.RequireMFA = data.RequireMFA
 	var ok [4]bool
 	in.NamingTemplate = data.Template
 	in.MaxBytes, ok[0] = parseAmount(data.MaxMB, 1<<20)

@@ -69,6 +69,7 @@ func TestBrowserAdmin(t *testing.T) {
 	e.Visit("/admin/settings")
 	e.Run("settings",
 		chromedp.SetValue(chromedp.CSS("#naming-template"), tmpl),
+		chromedp.SetValue(chromedp.CSS("#require-mfa"), "all"),
 		chromedp.Click(chromedp.CSS("#settings-save")),
 		chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
 	)
@@ -76,8 +77,15 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Errorf("example name = %q", got)
 	}
 	info, err := e.Svc.GetSettings(context.Background(), e.Sys)
-	if err != nil || info.Current.NamingTemplate != tmpl {
-		t.Fatalf("stored template: %+v %v", info, err)
+	if err != nil || info.Current.NamingTemplate != tmpl || info.Current.RequireMFA != "all" {
+		t.Fatalf("stored settings: %+v %v", info, err)
+	}
+	if got := e.Eval(`document.getElementById("require-mfa").value`); got != "all" {
+		t.Errorf("the settings page shows require_mfa %q after saving all", got)
+	}
+	// Back to no second factor, for the sign-ins below.
+	if _, err := e.Svc.UpdateSettings(context.Background(), e.Sys, service.Settings{NamingTemplate: tmpl}); err != nil {
+		t.Fatal(err)
 	}
 	e.Shot("admin-settings")
 
