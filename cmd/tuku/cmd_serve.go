@@ -46,7 +46,7 @@ func (c *cli) serveCmd() *cobra.Command {
 				return err
 			}
 			if u != nil {
-				fmt.Fprintf(c.stdout, "Created the first administrator.\n  email:    %s\n  password: %s\n(shown once; change it after signing in)\n", u.Email, pw)
+				fmt.Fprintf(c.stdout, "Created the first administrator.\n  email:    %s\n  password: %s\n(shown once, and good for one sign-in: Tuku then asks for a password of your own)\n", u.Email, pw)
 			}
 			ln, err := net.Listen("tcp", a.Cfg.Addr)
 			if err != nil {

@@ -61,7 +61,7 @@ func (c *cli) userCmd() *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "%s\t%s\t%s\n", u.ID, u.Email, u.Role)
 			if !pwStdin {
-				fmt.Fprintf(c.stdout, "password: %s (shown once)\n", pw)
+				fmt.Fprintf(c.stdout, "password: %s (shown once; a one-time password: the first sign-in asks for a new one)\n", pw)
 			}
 			return nil
 		},
@@ -164,7 +164,7 @@ func (c *cli) userPasswdCmd() *cobra.Command {
 				return c.printJSON(out)
 			}
 			if !pwStdin {
-				fmt.Fprintf(c.stdout, "password: %s (shown once)\n", set)
+				fmt.Fprintf(c.stdout, "password: %s (shown once; a one-time password: the first sign-in asks for a new one)\n", set)
 			}
 			return nil
 		},

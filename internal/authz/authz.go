@@ -39,6 +39,9 @@ type Principal struct {
 	RequestID string
 	// Via is how it authenticated: "token", "session", "cli", "system".
 	Via string
+	// MustChangePassword: a session opened with a one-time password; the
+	// HTTP layers let it do nothing but change the password (and sign out).
+	MustChangePassword bool
 }
 
 // System is the principal of Tuku's own background work and of the CLI run

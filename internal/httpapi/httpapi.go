@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"tuku/internal/authz"
+	"tuku/internal/errs"
 	"tuku/internal/service"
 )
 
@@ -222,6 +223,12 @@ func (s *server) adapt(rt route) http.Handler {
 			stampClient(p, w, r)
 			if err := s.admitPrincipal(w, rt, p); err != nil {
 				s.writeError(w, r, err)
+				return
+			}
+			// A session opened with a one-time password may only replace it.
+			if p.MustChangePassword && rt.path != "/api/v1/auth/password" {
+				s.writeError(w, r, errs.E(errs.Permission, "auth",
+					"change the one-time password first (POST /api/v1/auth/password)", nil))
 				return
 			}
 		}

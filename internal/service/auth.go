@@ -1030,7 +1030,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 				old = ss
 			}
 		}
-		u.PasswordHash, u.PasswordChangedAt = hash, now.UTC()
+		u.PasswordHash, u.PasswordChangedAt, u.MustChangePassword = hash, now.UTC(), false
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
@@ -1057,7 +1057,8 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 }
 
 // SetPassword sets the password of user ref (ID or email) as an
-// administrator; "" generates one. It returns the password set. Every
+// administrator; "" generates one, good for one sign-in (the session it
+// opens may only change it). It returns the password set. Every
 // session of the user ends.
 func (s *Service) SetPassword(ctx context.Context, p *authz.Principal, ref, pw string) (string, error) {
 	defer s.accessChanged() // cached credentials must be checked again
@@ -1065,7 +1066,8 @@ func (s *Service) SetPassword(ctx context.Context, p *authz.Principal, ref, pw s
 	if err := authz.Check(p, authz.ManageUsers, authz.Resource{}); err != nil {
 		return "", err
 	}
-	if pw == "" {
+	generated := pw == ""
+	if generated {
 		pw = RandomSecret(12)
 	} else if err := checkNewPassword(op, pw); err != nil {
 		return "", err
@@ -1079,7 +1081,9 @@ func (s *Service) SetPassword(ctx context.Context, p *authz.Principal, ref, pw s
 		if err != nil {
 			return err
 		}
-		u.PasswordHash, u.PasswordChangedAt = hash, s.now().UTC()
+		// A generated password is for one sign-in; one the administrator
+		// chose is the user's until changed.
+		u.PasswordHash, u.PasswordChangedAt, u.MustChangePassword = hash, s.now().UTC(), generated
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ import (
 // "session", "cli"). Token narrowing (read-only, one customer) is the
 // caller's to add.
 func (s *Service) principal(ctx context.Context, tx meta.Tx, u *tuku.User, via string) (*authz.Principal, error) {
-	p := &authz.Principal{UserID: u.ID, Email: u.Email, Role: u.Role, Via: via}
+	p := &authz.Principal{UserID: u.ID, Email: u.Email, Role: u.Role, Via: via, MustChangePassword: u.MustChangePassword && via == "session"}
 	if u.Role == tuku.RoleAdmin {
 		return p, nil
 	}

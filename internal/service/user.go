@@ -108,7 +108,8 @@ func (s *Service) createUser(ctx context.Context, p *authz.Principal, in NewUser
 	if err != nil {
 		return nil, "", err
 	}
-	u := &tuku.User{ID: tuku.NewID(), Email: email, DisplayName: cleanText(in.DisplayName, 100), Role: in.Role, PasswordHash: hash, CreatedAt: s.now().UTC()}
+	u := &tuku.User{ID: tuku.NewID(), Email: email, DisplayName: cleanText(in.DisplayName, 100), Role: in.Role, PasswordHash: hash, CreatedAt: s.now().UTC(),
+		MustChangePassword: in.Password == ""} // a generated password is for one sign-in
 	if u.DisplayName == "" {
 		u.DisplayName = email[:strings.IndexByte(email, '@')]
 	}

@@ -228,7 +228,11 @@ type User struct {
 	Locale       string `json:"locale"` // "zh-CN", "en" or "" (from the browser)
 	// PasswordChangedAt: sessions created before it are dead.
 	PasswordChangedAt time.Time `json:"password_changed_at,omitzero"`
-	CreatedAt         time.Time `json:"created_at"`
+	// MustChangePassword: the password was made by Tuku (the first
+	// admin's, a generated one) and is good for one sign-in: the session it
+	// opens may only change it.
+	MustChangePassword bool      `json:"must_change_password"`
+	CreatedAt          time.Time `json:"created_at"`
 }
 
 // Token is an API token. Only the SHA-256 of the secret is stored.

@@ -354,6 +354,10 @@ func (s *server) mfaEnrolPost(w http.ResponseWriter, r *http.Request) {
 type passwordData struct {
 	Error string
 	Done  bool
+	// OneTime: signed in with a one-time password, which must be replaced
+	// before anything else; Next is where to go afterwards.
+	OneTime bool
+	Next    string
 }
 
 func (s *server) passwordPage(w http.ResponseWriter, r *http.Request) {
@@ -361,7 +365,7 @@ func (s *server) passwordPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d := &pageData{User: u, P: p, Nav: "account", Data: passwordData{}}
+	d := &pageData{User: u, P: p, Nav: "account", Data: passwordData{OneTime: p.MustChangePassword, Next: safeNext(r.FormValue("next"))}}
 	s.fill(r, d)
 	d.Title = d.T("password.title")
 	s.render(w, r, "password", d)
@@ -376,8 +380,10 @@ func (s *server) passwordPost(w http.ResponseWriter, r *http.Request) {
 	s.fill(r, d)
 	d.Title = d.T("password.title")
 	current, next, again := r.PostFormValue("current"), r.PostFormValue("new"), r.PostFormValue("confirm")
+	base := passwordData{OneTime: p.MustChangePassword, Next: safeNext(r.PostFormValue("next"))}
 	if next != again {
-		d.Data = passwordData{Error: d.T("password.mismatch")}
+		base.Error = d.T("password.mismatch")
+		d.Data = base
 		s.renderStatus(w, r, http.StatusUnprocessableEntity, "password", "layout", d)
 		return
 	}
@@ -394,14 +400,15 @@ func (s *server) passwordPost(w http.ResponseWriter, r *http.Request) {
 		default:
 			msg = s.authError(d, err)
 		}
-		d.Data = passwordData{Error: msg}
+		base.Error = msg
+		d.Data = base
 		s.renderStatus(w, r, httpStatusOf(err), "password", "layout", d)
 		return
 	}
 	if newSecret != "" {
 		setSession(w, r, newSecret)
 	}
-	d.Data = passwordData{Done: true}
+	d.Data = passwordData{Done: true, Next: base.Next}
 	d.Flash = []Flash{{Kind: "ok", Text: d.T("password.done")}}
 	s.render(w, r, "password", d)
 }

@@ -372,3 +372,63 @@ func TestHomeShowsOnlyVisible(t *testing.T) {
 func fmtKB(n int64) string {
 	return strconv.FormatFloat(float64(n)/1024, 'f', 1, 64) + " KB"
 }
+
+// TestOneTimePassword: the first administrator's printed password opens a
+// session that may only replace it — every page leads to the password
+// form and the API refuses the session — and after the change everything
+// works and the flag is gone.
+func TestOneTimePassword(t *testing.T) {
+	base, svc := newServer(t)
+	ctx := context.Background()
+	u, pw, err := svc.EnsureAdmin(ctx, "first@example.com")
+	if err != nil || u == nil || !u.MustChangePassword {
+		t.Fatalf("EnsureAdmin: %+v, %v; want a user with a one-time password", u, err)
+	}
+	c := client(t)
+	res, _ := post(t, c, base+"/login", url.Values{"email": {"first@example.com"}, "password": {pw}}, "Origin", base)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", res.StatusCode)
+	}
+	for _, path := range []string{"/", "/customers", "/admin/users"} {
+		res, _ := get(t, c, base+path, "Accept-Language", "en")
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/account/password") {
+			t.Errorf("GET %s with a one-time password: %d → %q, want the password form", path, res.StatusCode, loc)
+		}
+	}
+	res, body := get(t, c, base+"/api/v1/customers")
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "one-time password") {
+		t.Errorf("API with a one-time password: %d %s", res.StatusCode, body)
+	}
+	res, body = get(t, c, base+"/account/password?next=%2Fcustomers", "Accept-Language", "en")
+	if res.StatusCode != 200 || !strings.Contains(body, `id="password-onetime"`) {
+		t.Fatalf("password form: %d, one-time notice shown: %v", res.StatusCode, strings.Contains(body, `id="password-onetime"`))
+	}
+	const mine = "my own long password"
+	res, body = post(t, c, base+"/account/password", url.Values{"current": {pw}, "new": {mine}, "confirm": {mine}, "next": {"/customers"}},
+		"Origin", base, "Accept-Language", "en")
+	if res.StatusCode != 200 || !strings.Contains(body, `href="/customers" id="password-continue"`) {
+		t.Fatalf("change: %d, continue link to /customers: %v", res.StatusCode, strings.Contains(body, `href="/customers" id="password-continue"`))
+	}
+	for _, path := range []string{"/", "/customers", "/api/v1/customers"} {
+		if res, _ := get(t, c, base+path, "Accept-Language", "en"); res.StatusCode != 200 {
+			t.Errorf("GET %s after the change: %d", path, res.StatusCode)
+		}
+	}
+	after, err := svc.User(ctx, &authz.System, "first@example.com")
+	if err != nil || after.MustChangePassword {
+		t.Errorf("after the change: %+v, %v; want the flag cleared", after, err)
+	}
+	// An administrator's generated reset is one-time again; a chosen one is not.
+	if _, err := svc.SetPassword(ctx, &authz.System, "first@example.com", ""); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := svc.User(ctx, &authz.System, "first@example.com"); !u.MustChangePassword {
+		t.Errorf("a generated reset is not one-time")
+	}
+	if _, err := svc.SetPassword(ctx, &authz.System, "first@example.com", "chosen by the admin"); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := svc.User(ctx, &authz.System, "first@example.com"); u.MustChangePassword {
+		t.Errorf("a password the admin chose is one-time")
+	}
+}

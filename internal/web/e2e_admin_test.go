@@ -106,9 +106,24 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 	e.Shot("admin-audit")
 
-	// The colleague signs in with the one-time password: customer A only.
+	// The colleague signs in with the one-time password, must choose an
+	// own password first, and then sees customer A only.
 	e.SignIn(viewer, pw)
 	e.Visit("/customers")
+	e.WaitText("#password-onetime", "one-time password")
+	const own = "wang's own password"
+	e.Run("choose own password",
+		chromedp.SendKeys(chromedp.CSS(`input[name="current"]`), pw),
+		chromedp.SendKeys(chromedp.CSS(`input[name="new"]`), own),
+		chromedp.SendKeys(chromedp.CSS(`input[name="confirm"]`), own),
+		chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#password-continue")),
+	)
+	e.Shot("password-changed")
+	e.Run("continue", chromedp.Click(chromedp.CSS("#password-continue")), chromedp.WaitVisible(chromedp.CSS("#sidenav")))
+	if loc := e.Location(); !strings.HasSuffix(loc, "/customers") {
+		t.Errorf("after choosing a password: %s, want /customers", loc)
+	}
 	e.WaitText("main", "客户甲 上海")
 	if got := e.Text("main"); strings.Contains(got, "客户乙") {
 		t.Errorf("the viewer of A sees customer B: %q", got)

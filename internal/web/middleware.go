@@ -187,6 +187,15 @@ func (s *server) requireUser(w http.ResponseWriter, r *http.Request) (*authz.Pri
 		s.fail(w, r, nil, err)
 		return nil, nil, false
 	}
+	if p != nil && p.MustChangePassword && r.URL.Path != "/account/password" {
+		// A one-time password: the session may only replace it.
+		target := "/account/password"
+		if next := r.URL.RequestURI(); r.Method == http.MethodGet && next != "/" {
+			target += "?next=" + url.QueryEscape(next)
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return nil, nil, false
+	}
 	if p != nil {
 		return p, u, true
 	}

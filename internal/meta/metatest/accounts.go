@@ -20,15 +20,16 @@ func addUser(t *testing.T, s meta.Store, email string) *tuku.User {
 func testUpdateUser(t *testing.T, s meta.Store) {
 	ctx := t.Context()
 	u := &tuku.User{Email: "li.si@example.com", DisplayName: "Li", Role: tuku.RoleMember, PasswordHash: "h1", Locale: "en",
-		CreatedAt: at("2024-01-01T00:00:00.000001+08:00")}
+		CreatedAt: at("2024-01-01T00:00:00.000001+08:00"), MustChangePassword: true}
 	update(t, s, func(tx meta.Tx) error { return tx.CreateUser(ctx, u) })
 	view(t, s, func(tx meta.Tx) error {
 		got, err := tx.GetUser(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		if got.Locale != "en" || !got.PasswordChangedAt.IsZero() {
-			t.Errorf("new user: Locale %q PasswordChangedAt %v, want \"en\" and zero", got.Locale, got.PasswordChangedAt)
+		if got.Locale != "en" || !got.PasswordChangedAt.IsZero() || !got.MustChangePassword {
+			t.Errorf("new user: Locale %q PasswordChangedAt %v MustChangePassword %v, want \"en\", zero and true",
+				got.Locale, got.PasswordChangedAt, got.MustChangePassword)
 		}
 		return nil
 	})
@@ -42,6 +43,7 @@ func testUpdateUser(t *testing.T, s meta.Store) {
 	upd.Disabled = true
 	upd.Locale = "zh-CN"
 	upd.PasswordChangedAt = changed
+	upd.MustChangePassword = false
 	upd.CreatedAt = at("2030-01-01T00:00:00Z") // not written either
 	update(t, s, func(tx meta.Tx) error { return tx.UpdateUser(ctx, &upd) })
 	view(t, s, func(tx meta.Tx) error {

@@ -19,8 +19,8 @@ func (t *Tx) UpdateUser(ctx context.Context, u *tuku.User) error {
 		return err
 	}
 	res, err := t.exec(ctx, `UPDATE users SET display_name = ?, role = ?, password_hash = ?, disabled = ?, locale = ?,
-		password_changed_at = ? WHERE id = ?`,
-		u.DisplayName, string(u.Role), u.PasswordHash, u.Disabled, u.Locale, toNS(u.PasswordChangedAt), u.ID)
+		password_changed_at = ?, must_change_password = ? WHERE id = ?`,
+		u.DisplayName, string(u.Role), u.PasswordHash, u.Disabled, u.Locale, toNS(u.PasswordChangedAt), u.MustChangePassword, u.ID)
 	if err != nil {
 		return t.s.mapErr(op, err, "", "")
 	}

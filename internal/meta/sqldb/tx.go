@@ -275,12 +275,12 @@ const (
 	getRenditionQuery    = `SELECT asset_id, size, blob_key, format, width, height, bytes FROM renditions WHERE asset_id = ? AND size = ?`
 )
 
-const userCols = `id, email, display_name, role, password_hash, disabled, locale, password_changed_at, created_at`
+const userCols = `id, email, display_name, role, password_hash, disabled, locale, password_changed_at, created_at, must_change_password`
 
 func scanUser(sc interface{ Scan(...any) error }) (*tuku.User, error) {
 	var u tuku.User
 	var pwChanged, created int64
-	if err := sc.Scan(&u.ID, &u.Email, &u.DisplayName, &u.Role, &u.PasswordHash, &u.Disabled, &u.Locale, &pwChanged, &created); err != nil {
+	if err := sc.Scan(&u.ID, &u.Email, &u.DisplayName, &u.Role, &u.PasswordHash, &u.Disabled, &u.Locale, &pwChanged, &created, &u.MustChangePassword); err != nil {
 		return nil, err
 	}
 	u.PasswordChangedAt, u.CreatedAt = fromNS(pwChanged), fromNS(created)
@@ -301,8 +301,9 @@ func (t *Tx) CreateUser(ctx context.Context, u *tuku.User) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = nowUTC()
 	}
-	_, err := t.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.DisplayName, string(u.Role), u.PasswordHash, u.Disabled, u.Locale, toNS(u.PasswordChangedAt), toNS(u.CreatedAt))
+	_, err := t.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.DisplayName, string(u.Role), u.PasswordHash, u.Disabled, u.Locale, toNS(u.PasswordChangedAt), toNS(u.CreatedAt),
+		u.MustChangePassword)
 	return t.s.mapErr(op, err, "", "a user with email "+u.Email+" already exists")
 }
 

@@ -1,0 +1,4 @@
+-- A password Tuku made (the first admin's, a generated one) is good for
+-- one sign-in: that session may only change it. Kept in step with
+-- postgres/migrations/0004_password_once.sql.
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
