@@ -87,6 +87,11 @@ type Tx interface {
 	GetUserByEmail(ctx context.Context, email string) (*tuku.User, error)
 	ListUsers(ctx context.Context) ([]tuku.User, error)
 	CountUsers(ctx context.Context) (int, error)
+	// ActiveAdmins returns the IDs of the administrators who are not
+	// disabled. In a write transaction their rows stay locked until it
+	// ends, so two concurrent demotions cannot both see "another admin
+	// is left" and leave none.
+	ActiveAdmins(ctx context.Context) ([]string, error)
 	CreateToken(ctx context.Context, t *tuku.Token) error
 	GetTokenByHash(ctx context.Context, hash string) (*tuku.Token, error)
 

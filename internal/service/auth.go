@@ -1132,17 +1132,11 @@ func (s *Service) setDisabled(ctx context.Context, p *authz.Principal, ref strin
 			return errs.E(errs.Invalid, op, "you cannot disable your own account", nil)
 		}
 		if disabled && u.Role == tuku.RoleAdmin && !u.Disabled {
-			us, err := tx.ListUsers(ctx)
+			admins, err := tx.ActiveAdmins(ctx) // locked until the end of tx
 			if err != nil {
 				return err
 			}
-			admins := 0
-			for _, x := range us {
-				if x.Role == tuku.RoleAdmin && !x.Disabled {
-					admins++
-				}
-			}
-			if admins <= 1 {
+			if len(admins) <= 1 {
 				return errs.E(errs.Conflict, op, "the last administrator cannot be disabled", nil)
 			}
 		}

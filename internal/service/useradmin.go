@@ -35,17 +35,11 @@ func (s *Service) SetUserRole(ctx context.Context, p *authz.Principal, ref strin
 			return errs.E(errs.Invalid, op, "you cannot change your own role", nil)
 		}
 		if u.Role == tuku.RoleAdmin && !u.Disabled {
-			us, err := tx.ListUsers(ctx)
+			admins, err := tx.ActiveAdmins(ctx) // locked until the end of tx
 			if err != nil {
 				return err
 			}
-			admins := 0
-			for _, x := range us {
-				if x.Role == tuku.RoleAdmin && !x.Disabled {
-					admins++
-				}
-			}
-			if admins <= 1 {
+			if len(admins) <= 1 {
 				return errs.E(errs.Conflict, op, "the last administrator must stay an administrator", nil)
 			}
 		}

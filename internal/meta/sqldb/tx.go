@@ -345,6 +345,32 @@ func (t *Tx) CountUsers(ctx context.Context) (int, error) {
 	return n, t.s.mapErr("meta.count_users", err, "", "")
 }
 
+// ActiveAdmins implements meta.Tx.
+func (t *Tx) ActiveAdmins(ctx context.Context) ([]string, error) {
+	const op = "meta.active_admins"
+	q := `SELECT id FROM users WHERE role = ? AND disabled = ? ORDER BY id`
+	if !t.ro && t.s.d.LockHead != "" {
+		// PostgreSQL runs Read Committed: a second transaction waits here
+		// for the first and then sees its change. (SQLite's write
+		// transactions are serialised already.)
+		q += " " + t.s.d.LockHead
+	}
+	rows, err := t.query(ctx, q, string(tuku.RoleAdmin), false)
+	if err != nil {
+		return nil, t.s.mapErr(op, err, "", "")
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, t.s.mapErr(op, err, "", "")
+		}
+		ids = append(ids, id)
+	}
+	return ids, t.s.mapErr(op, rows.Err(), "", "")
+}
+
 // CreateToken implements meta.Tx. An unknown user is errs.Invalid.
 func (t *Tx) CreateToken(ctx context.Context, k *tuku.Token) error {
 	const op = "meta.create_token"
