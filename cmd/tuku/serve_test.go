@@ -16,28 +16,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"tuku/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while a command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // selfSigned writes a certificate for 127.0.0.1 and its key as PEM files.
 func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
@@ -88,7 +71,7 @@ func TestServeTLS(t *testing.T) {
 	ln.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut testenv.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--data", filepath.Join(dir, "data"), "--addr", addr,
@@ -163,7 +146,7 @@ func TestServeTLSFlags(t *testing.T) {
 		{[]string{"--tls-cert", bogus}, "--tls-cert and --tls-key go together"},
 		{[]string{"--tls-cert", bogus, "--tls-key", bogus}, "cannot load the TLS certificate and key"},
 	} {
-		var out, errOut syncBuffer
+		var out, errOut testenv.SyncBuffer
 		code := run(context.Background(), append([]string{"serve", "--data", filepath.Join(dir, "data"), "--addr", "127.0.0.1:0"}, tc.args...),
 			strings.NewReader(""), &out, &errOut)
 		if code == 0 || !strings.Contains(errOut.String(), tc.want) {

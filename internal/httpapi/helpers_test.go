@@ -16,35 +16,17 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"tuku/internal/app"
 	"tuku/internal/httpapi"
 	"tuku/internal/service"
+	"tuku/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	app.MaybeServeImagingWorker()
 	os.Exit(m.Run())
-}
-
-// syncBuffer collects the server's log lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // env is a real Tuku (SQLite, local blobs, the vips engine) behind a test
@@ -54,14 +36,14 @@ type env struct {
 	app   *app.App
 	srv   *httptest.Server
 	token string
-	logs  *syncBuffer
+	logs  *testenv.SyncBuffer
 }
 
 type envOption func(*app.Config)
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	cfg := app.Config{
 		Data:           t.TempDir(),
 		Log:            slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -83,7 +65,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 }
 
 // newEnvWith serves handler h over the app a.
-func newEnvWith(t testing.TB, a *app.App, h http.Handler, logs *syncBuffer) *env {
+func newEnvWith(t testing.TB, a *app.App, h http.Handler, logs *testenv.SyncBuffer) *env {
 	t.Helper()
 	ctx := context.Background()
 	const email = "admin@example.com"

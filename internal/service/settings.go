@@ -162,18 +162,25 @@ func (s *Service) mergeSettings(stored map[string]string) (Settings, map[string]
 	return out, set
 }
 
+// storedSettings reads every stored setting.
+func (s *Service) storedSettings(ctx context.Context) (map[string]string, error) {
+	var stored map[string]string
+	err := s.meta.View(ctx, func(tx meta.Tx) error {
+		var err error
+		stored, err = tx.ListSettings(ctx)
+		return err
+	})
+	return stored, err
+}
+
 // effective returns the settings in force, from the cache when fresh.
 func (s *Service) effective(ctx context.Context) (*effectiveSettings, error) {
 	now := s.now()
 	if v := s.settings.get(now); v != nil {
 		return v, nil
 	}
-	var stored map[string]string
-	if err := s.meta.View(ctx, func(tx meta.Tx) error {
-		var err error
-		stored, err = tx.ListSettings(ctx)
-		return err
-	}); err != nil {
+	stored, err := s.storedSettings(ctx)
+	if err != nil {
 		return nil, err
 	}
 	cur, _ := s.mergeSettings(stored)
@@ -225,12 +232,8 @@ func (s *Service) GetSettings(ctx context.Context, p *authz.Principal) (*Setting
 	if err := authz.Check(p, authz.ManageSettings, authz.Resource{}); err != nil {
 		return nil, err
 	}
-	var stored map[string]string
-	if err := s.meta.View(ctx, func(tx meta.Tx) error {
-		var err error
-		stored, err = tx.ListSettings(ctx)
-		return err
-	}); err != nil {
+	stored, err := s.storedSettings(ctx)
+	if err != nil {
 		return nil, err
 	}
 	cur, set := s.mergeSettings(stored)

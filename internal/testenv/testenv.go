@@ -6,10 +6,12 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -54,4 +56,24 @@ func Corpus(t testing.TB) string {
 		Missing(t, "corpus", "no corpus at "+dir)
 	}
 	return dir
+}
+
+// SyncBuffer is a bytes.Buffer that one goroutine may write (a server's
+// log, a command's output) while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
