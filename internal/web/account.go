@@ -86,7 +86,7 @@ func (s *server) authError(d *pageData, err error) string {
 	case errs.KindOf(err) == errs.Unauth:
 		return d.T("login.wrong")
 	case errs.KindOf(err) == errs.Invalid:
-		return errs.Message(err)
+		return d.ErrText(err)
 	}
 	return d.T("error.unavailable")
 }
@@ -389,12 +389,12 @@ func (s *server) passwordPost(w http.ResponseWriter, r *http.Request) {
 	}
 	newSecret, err := s.svc.ChangePassword(r.Context(), p, current, next, sessionSecret(r))
 	if err != nil {
-		msg := errs.Message(err)
+		msg := d.ErrText(err)
 		switch errs.KindOf(err) {
 		case errs.Permission, errs.Unauth:
 			msg = d.T("password.wrong")
 		case errs.Invalid:
-			if strings.Contains(msg, "at least") {
+			if strings.Contains(errs.Message(err), "at least") {
 				msg = d.T("password.short")
 			}
 		default:

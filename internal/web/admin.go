@@ -99,10 +99,10 @@ func tabTitleKey(tab string) string {
 
 // formError is the message of a refused form and its status. Permission
 // and unauthenticated errors are not form errors: they get the error page.
-func formError(err error) (string, int, bool) {
+func formError(d *pageData, err error) (string, int, bool) {
 	switch errs.KindOf(err) {
 	case errs.Invalid, errs.Conflict, errs.NotFound, errs.TooLarge:
-		return errs.Message(err), httpStatusOf(err), true
+		return d.ErrText(err), httpStatusOf(err), true
 	}
 	return "", 0, false
 }
@@ -206,7 +206,7 @@ func (s *server) adminUserCreate(w http.ResponseWriter, r *http.Request) {
 		Role: r.PostFormValue("role")}
 	u, pw, err := s.svc.CreateUser(r.Context(), d.P, service.NewUser{Email: form.Email, DisplayName: form.Name, Role: tuku.Role(form.Role)})
 	if err != nil {
-		msg, status, ok := formError(err)
+		msg, status, ok := formError(d, err)
 		if !ok {
 			s.fail(w, r, d, err)
 			return
@@ -255,7 +255,7 @@ func (s *server) adminUserAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		msg, status, ok := formError(err)
+		msg, status, ok := formError(d, err)
 		if !ok {
 			s.fail(w, r, d, err)
 			return
@@ -387,7 +387,7 @@ func (s *server) adminGrantAdd(w http.ResponseWriter, r *http.Request) {
 		_, err = s.svc.GrantAccess(r.Context(), d.P, form.User, cust, proj, level, form.Confidential)
 	}
 	if err != nil {
-		msg, status, ok := formError(err)
+		msg, status, ok := formError(d, err)
 		if !ok {
 			s.fail(w, r, d, err)
 			return
@@ -404,7 +404,7 @@ func (s *server) adminGrantRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.svc.RevokeGrant(r.Context(), d.P, r.PathValue("id")); err != nil {
-		msg, status, ok := formError(err)
+		msg, status, ok := formError(d, err)
 		if !ok {
 			s.fail(w, r, d, err)
 			return
@@ -527,7 +527,7 @@ func (s *server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 	_, secret, err := s.svc.CreateToken(r.Context(), d.P, service.NewToken{Email: owner.Email, Name: name,
 		ReadOnly: r.PostFormValue("readonly") != "", CustomerID: r.PostFormValue("customer")})
 	if err != nil {
-		msg, status, ok := formError(err)
+		msg, status, ok := formError(d, err)
 		if !ok {
 			s.fail(w, r, d, err)
 			return
@@ -550,7 +550,7 @@ func (s *server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.svc.RevokeToken(r.Context(), d.P, r.PathValue("id")); err != nil {
-		msg, status, ok := formError(err)
+		msg, status, ok := formError(d, err)
 		if !ok {
 			s.fail(w, r, d, err)
 			return
@@ -629,7 +629,7 @@ func (s *server) adminAudit(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	page, err := s.svc.ListAudit(ctx, d.P, data.Q)
 	if err != nil {
-		msg, st, ok := formError(err)
+		msg, st, ok := formError(d, err)
 		if !ok {
 			s.fail(w, r, d, err)
 			return
@@ -814,7 +814,7 @@ func (s *server) adminSettingsPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.svc.UpdateSettings(r.Context(), d.P, in); err != nil {
-		msg, status, ok := formError(err)
+		msg, status, ok := formError(d, err)
 		if !ok {
 			s.fail(w, r, d, err)
 			return

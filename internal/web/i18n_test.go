@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"tuku/internal/errs"
 	"tuku/internal/tuku"
 )
 
@@ -111,6 +112,32 @@ func TestLanguageChoice(t *testing.T) {
 				t.Errorf("lang = %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestErrText: a service sentence the catalog knows is shown in the page's
+// language; one it does not know is shown as the service wrote it.
+func TestErrText(t *testing.T) {
+	cats, err := loadCatalogs(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zh := &pageData{Lang: langZH, cat: cats[langZH]}
+	en := &pageData{Lang: langEN, cat: cats[langEN]}
+	known := errs.E(errs.Conflict, "user.disable", "the last administrator cannot be disabled", nil)
+	unknown := errs.Ef(errs.Invalid, "user.create", "%q is not an email address", "x@")
+	for _, tc := range []struct {
+		d    *pageData
+		err  error
+		want string
+	}{
+		{zh, known, "不能停用最后一位管理员。"},
+		{en, known, "The last administrator cannot be disabled."},
+		{zh, unknown, `"x@" is not an email address`},
+	} {
+		if got := tc.d.ErrText(tc.err); got != tc.want {
+			t.Errorf("%s ErrText(%v) = %q, want %q", tc.d.Lang, tc.err, got, tc.want)
+		}
 	}
 }
 

@@ -264,7 +264,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, d *pageData, err e
 		}
 	}
 	s.fill(r, d)
-	msg := errs.Message(err)
+	msg := d.ErrText(err)
 	switch errs.KindOf(err) {
 	case errs.Internal:
 		msg = d.T("error.internal")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tuku/internal/authz"
+	"tuku/internal/errs"
 	"tuku/internal/tuku"
 )
 
@@ -72,6 +73,17 @@ func (d *pageData) T(key string, args ...any) string { return d.cat.T(key, args.
 // Date and DateTime take a time.Time or a *time.Time (nil: "").
 func (d *pageData) Date(t any) string     { return formatDate(d.Lang, toTime(t)) }
 func (d *pageData) DateTime(t any) string { return formatDateTime(d.Lang, toTime(t)) }
+
+// ErrText is the sentence to show for a service error: the catalog's
+// words for its message when the page's language has them ("err." and
+// the English message), else the service's own sentence.
+func (d *pageData) ErrText(err error) string {
+	msg := errs.Message(err)
+	if t, ok := d.cat["err."+msg]; ok {
+		return t
+	}
+	return msg
+}
 
 // Taken writes an asset's capture time (taken_at) for people: with its
 // offset from UTC when the file states one, else saying the zone is not known.
