@@ -22,6 +22,14 @@ import (
 	"tuku/internal/tuku"
 )
 
+// eachDB runs fn on SQLite and on PostgreSQL (db "" and a server URL).
+// testenv.Postgres skips the PostgreSQL case when no server is set (and
+// fails it in CI).
+func eachDB(t *testing.T, fn func(t *testing.T, db string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
+	t.Run("postgres", func(t *testing.T) { fn(t, testenv.Postgres(t)) })
+}
+
 // openApp builds the real application (a fresh SQLite data dir, or a
 // fresh PostgreSQL database) with known limits, and returns its service
 // and an admin and a member principal.
@@ -72,17 +80,7 @@ func jpegOf(t *testing.T, w, h int, seed uint8) []byte {
 }
 
 func TestSettings(t *testing.T) {
-	// testenv.Postgres skips the PostgreSQL case when no server is set
-	// (and fails it in CI).
-	for _, db := range []struct{ name, url string }{{"sqlite", ""}, {"postgres", "postgres"}} {
-		t.Run(db.name, func(t *testing.T) {
-			url := db.url
-			if url == "postgres" {
-				url = testenv.Postgres(t)
-			}
-			testSettings(t, url)
-		})
-	}
+	eachDB(t, testSettings)
 }
 
 func testSettings(t *testing.T, db string) {
@@ -220,15 +218,7 @@ func testSettings(t *testing.T, db string) {
 // both databases; it can be set back; a bad value is refused; and the
 // change is audited.
 func TestRequireMFASetting(t *testing.T) {
-	for _, db := range []struct{ name, url string }{{"sqlite", ""}, {"postgres", "postgres"}} {
-		t.Run(db.name, func(t *testing.T) {
-			url := db.url
-			if url == "postgres" {
-				url = testenv.Postgres(t)
-			}
-			testRequireMFASetting(t, url)
-		})
-	}
+	eachDB(t, testRequireMFASetting)
 }
 
 func testRequireMFASetting(t *testing.T, db string) {

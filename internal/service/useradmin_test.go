@@ -10,7 +10,6 @@ import (
 	"tuku/internal/authz"
 	"tuku/internal/errs"
 	"tuku/internal/service"
-	"tuku/internal/testenv"
 	"tuku/internal/tuku"
 )
 
@@ -68,81 +67,75 @@ func TestSetUserRole(t *testing.T) {
 // the admins with their rows locked, so the second change waits for the
 // first and then sees it.
 func TestLastAdminRace(t *testing.T) {
-	for _, db := range []struct{ name, url string }{{"sqlite", ""}, {"postgres", "postgres"}} {
-		t.Run(db.name, func(t *testing.T) {
-			url := db.url
-			if url == "postgres" {
-				url = testenv.Postgres(t)
+	eachDB(t, func(t *testing.T, url string) {
+		s, admin, _ := openApp(t, url)
+		ctx := context.Background()
+		for round := 0; round < 10; round++ {
+			emails := []string{fmt.Sprintf("a%d@example.com", round), fmt.Sprintf("b%d@example.com", round)}
+			for _, e := range emails {
+				if _, _, err := s.CreateUser(ctx, admin, service.NewUser{Email: e, Role: tuku.RoleAdmin, Password: "a long enough password"}); err != nil {
+					t.Fatal(err)
+				}
 			}
-			s, admin, _ := openApp(t, url)
-			ctx := context.Background()
-			for round := 0; round < 10; round++ {
-				emails := []string{fmt.Sprintf("a%d@example.com", round), fmt.Sprintf("b%d@example.com", round)}
-				for _, e := range emails {
-					if _, _, err := s.CreateUser(ctx, admin, service.NewUser{Email: e, Role: tuku.RoleAdmin, Password: "a long enough password"}); err != nil {
+			// Only the two new ones stay administrators before the race.
+			us, err := s.ListUsers(ctx, &authz.System)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range us {
+				if u.Role == tuku.RoleAdmin && !u.Disabled && u.Email != emails[0] && u.Email != emails[1] {
+					if _, err := s.SetUserRole(ctx, &authz.System, u.Email, tuku.RoleMember); err != nil {
 						t.Fatal(err)
 					}
 				}
-				// Only the two new ones stay administrators before the race.
+			}
+			admins := func() int {
 				us, err := s.ListUsers(ctx, &authz.System)
 				if err != nil {
 					t.Fatal(err)
 				}
+				n := 0
 				for _, u := range us {
-					if u.Role == tuku.RoleAdmin && !u.Disabled && u.Email != emails[0] && u.Email != emails[1] {
-						if _, err := s.SetUserRole(ctx, &authz.System, u.Email, tuku.RoleMember); err != nil {
-							t.Fatal(err)
-						}
+					if u.Role == tuku.RoleAdmin && !u.Disabled {
+						n++
 					}
 				}
-				admins := func() int {
-					us, err := s.ListUsers(ctx, &authz.System)
-					if err != nil {
-						t.Fatal(err)
+				return n
+			}
+			if n := admins(); n != 2 {
+				t.Fatalf("round %d: %d active admins before the race, want 2", round, n)
+			}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			errsOut := make([]error, 2)
+			for i, e := range emails {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					if round%2 == 0 {
+						_, errsOut[i] = s.DisableUser(ctx, &authz.System, e)
+					} else {
+						_, errsOut[i] = s.SetUserRole(ctx, &authz.System, e, tuku.RoleMember)
 					}
-					n := 0
-					for _, u := range us {
-						if u.Role == tuku.RoleAdmin && !u.Disabled {
-							n++
-						}
-					}
-					return n
-				}
-				if n := admins(); n != 2 {
-					t.Fatalf("round %d: %d active admins before the race, want 2", round, n)
-				}
-				var wg sync.WaitGroup
-				start := make(chan struct{})
-				errsOut := make([]error, 2)
-				for i, e := range emails {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						<-start
-						if round%2 == 0 {
-							_, errsOut[i] = s.DisableUser(ctx, &authz.System, e)
-						} else {
-							_, errsOut[i] = s.SetUserRole(ctx, &authz.System, e, tuku.RoleMember)
-						}
-					}()
-				}
-				close(start)
-				wg.Wait()
-				if n := admins(); n != 1 {
-					t.Fatalf("round %d: %d active admins after changing both at once (errors %v), want 1", round, n, errsOut)
-				}
-				refused := 0
-				for _, err := range errsOut {
-					if errors.Is(err, errs.Conflict) {
-						refused++
-					} else if err != nil {
-						t.Fatalf("round %d: %v", round, err)
-					}
-				}
-				if refused != 1 {
-					t.Errorf("round %d: %d changes refused as the last admin, want 1", round, refused)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if n := admins(); n != 1 {
+				t.Fatalf("round %d: %d active admins after changing both at once (errors %v), want 1", round, n, errsOut)
+			}
+			refused := 0
+			for _, err := range errsOut {
+				if errors.Is(err, errs.Conflict) {
+					refused++
+				} else if err != nil {
+					t.Fatalf("round %d: %v", round, err)
 				}
 			}
-		})
-	}
+			if refused != 1 {
+				t.Errorf("round %d: %d changes refused as the last admin, want 1", round, refused)
+			}
+		}
+	})
 }

@@ -73,12 +73,7 @@ func (s *server) showAsset(w http.ResponseWriter, r *http.Request, d *pageData, 
 		s.fail(w, r, d, err)
 		return
 	}
-	c, err := s.svc.ResolveCustomer(ctx, d.P, a.CustomerID)
-	if err != nil {
-		s.fail(w, r, d, err)
-		return
-	}
-	prs, err := s.svc.ListProjects(ctx, d.P, c.ID)
+	c, prs, err := s.customerWithProjects(ctx, d.P, a.CustomerID)
 	if err != nil {
 		s.fail(w, r, d, err)
 		return

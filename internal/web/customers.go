@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
@@ -112,16 +113,25 @@ func (s *server) customerPage(w http.ResponseWriter, r *http.Request) {
 	s.showCustomer(w, r, &pageData{User: u, P: p, Nav: "customers"}, r.PathValue("id"), "", nil, nil)
 }
 
+// customerWithProjects reads a customer (ID or code) and its projects as
+// p may see them; a hidden customer is NotFound.
+func (s *server) customerWithProjects(ctx context.Context, p *authz.Principal, ref string) (*tuku.Customer, []tuku.Project, error) {
+	c, err := s.svc.ResolveCustomer(ctx, p, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	prs, err := s.svc.ListProjects(ctx, p, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, prs, nil
+}
+
 // showCustomer renders a customer's page, or (projectRef != "") one of its
 // projects. formErr is why the edit or new-project form failed.
 func (s *server) showCustomer(w http.ResponseWriter, r *http.Request, d *pageData, ref, projectRef string, form *customerForm, formErr error) {
 	ctx := r.Context()
-	c, err := s.svc.ResolveCustomer(ctx, d.P, ref)
-	if err != nil {
-		s.fail(w, r, d, err)
-		return
-	}
-	prs, err := s.svc.ListProjects(ctx, d.P, c.ID)
+	c, prs, err := s.customerWithProjects(ctx, d.P, ref)
 	if err != nil {
 		s.fail(w, r, d, err)
 		return

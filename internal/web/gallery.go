@@ -209,16 +209,12 @@ func (s *server) searchPage(w http.ResponseWriter, r *http.Request) {
 	}
 	gd := galleryData{Kind: "search", Filter: f, Customers: cs, Searched: f.Active() || f.Customer != "" || f.Project != ""}
 	if f.Customer != "" {
-		c, err := s.svc.ResolveCustomer(r.Context(), p, f.Customer)
+		c, prs, err := s.customerWithProjects(r.Context(), p, f.Customer)
 		if err != nil {
 			s.fail(w, r, d, err) // a customer hidden from p is "not found"
 			return
 		}
-		gd.Customer = c
-		if gd.Projects, err = s.svc.ListProjects(r.Context(), p, c.ID); err != nil {
-			s.fail(w, r, d, err)
-			return
-		}
+		gd.Customer, gd.Projects = c, prs
 		gd.CanEdit = d.Can(string(authz.EditAsset), c.ID, "")
 	} else {
 		gd.CanEdit = editsAnywhere(p)
